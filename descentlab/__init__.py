@@ -1,0 +1,1 @@
+"""descentlab's command line and the small utilities its stages share."""

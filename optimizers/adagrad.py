@@ -1,0 +1,41 @@
+"""AdaGrad (Duchi et al. 2011).
+
+Lecture 000 slides 27-28 and lecture 002 ("Adagrad on sparse data")::
+
+    G_t     = G_{t-1} + g_t^2
+    eta_t   = eta / (1 + (t - 1) * lr_decay)
+    w_{t+1} = w_t - eta_t * g_t / (sqrt(G_t) + eps)          (eps_in_sqrt=False)
+    w_{t+1} = w_t - eta_t * g_t / sqrt(G_t + eps)            (eps_in_sqrt=True)
+
+G_0 = initial_accumulator_value. ``eps_in_sqrt=True`` is the CS7015 code
+(``eta / np.sqrt(v_w + eps)``) and lecture 000's ``eta / sqrt(eps + G_t)``;
+the default puts eps outside, as torch.optim.Adagrad does (same arguments,
+numbers and state keys ``step``, ``sum``).
+"""
+
+import torch
+
+from .base import LectureOptimizer, count_step, new_step_counter
+
+
+class Adagrad(LectureOptimizer):
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, *, maximize=False, eps_in_sqrt=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize, eps_in_sqrt=eps_in_sqrt))
+
+    def init_state(self, param, group):
+        return {
+            "step": new_step_counter(param),
+            "sum": torch.full_like(param, group["initial_accumulator_value"],
+                                   memory_format=torch.preserve_format),
+        }
+
+    def update(self, param, grad, state, group):
+        t = count_step(state)
+        lr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
+        G = state["sum"]
+        G.addcmul_(grad, grad, value=1)
+        denom = G.add(group["eps"]).sqrt_() if group["eps_in_sqrt"] else G.sqrt().add_(group["eps"])
+        param.addcdiv_(grad, denom, value=-lr)

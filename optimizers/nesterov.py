@@ -1,0 +1,34 @@
+"""Nesterov accelerated gradient (NAG).
+
+Lecture 002, Module 5.5, with the look-ahead written out::
+
+    w_look  = w_t - mu * u_{t-1}
+    u_t     = mu * u_{t-1} + eta * grad L(w_look)
+    w_{t+1} = w_t - u_t
+
+Like torch.optim.SGD(nesterov=True) we store the reparametrised form that
+needs only the gradient at the current point (Sutskever et al. 2013)::
+
+    v_t = mu * v_{t-1} + g_t,      w_{t+1} = w_t - eta * (g_t + mu * v_t)
+
+with v_0 = 0. Same numbers and state key (``momentum_buffer``) as
+torch.optim.SGD(momentum=mu, nesterov=True).
+"""
+
+import torch
+
+from .base import LectureOptimizer
+
+
+class Nesterov(LectureOptimizer):
+    def __init__(self, params, lr=1e-2, momentum=0.9, weight_decay=0, *, maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def init_state(self, param, group):
+        return {"momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format)}
+
+    def update(self, param, grad, state, group):
+        v, mu = state["momentum_buffer"], group["momentum"]
+        v.mul_(mu).add_(grad)
+        param.add_(grad.add(v, alpha=mu), alpha=-group["lr"])

@@ -1,0 +1,132 @@
+"""The optimizer registry: one frozen entry per name, read by ``create``, the
+CLI, the docs and the table-driven tests (like timm's ``OptimInfo``)."""
+
+import dataclasses
+import difflib
+import inspect
+
+import torch
+
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamw import AdamW
+from .momentum import Momentum
+from .nesterov import Nesterov
+from .rmsprop import RMSprop
+from .rprop import Rprop
+from .sgd import SGD
+
+
+def torch_counterpart(torch_name, lecture_only=None, **fixed):
+    """How to build the torch.optim twin of an entry from its full hyperparameters
+    (``defaults(name)`` updated with the overrides).
+
+    ``lecture_only`` maps our extra options to the value at which torch agrees
+    (e.g. ``eps_in_sqrt=False``); for any other value there is no twin (None).
+    ``fixed`` are torch arguments implied by the entry (``nesterov=True``).
+    """
+    lecture_only = lecture_only or {}
+
+    def build(hp):
+        if any(hp.get(k, v) != v for k, v in lecture_only.items()):
+            return None
+        kwargs = {k: v for k, v in hp.items() if k not in lecture_only}
+        return getattr(torch.optim, torch_name), {**kwargs, **fixed}
+
+    build.torch_name = torch_name
+    return build
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimInfo:
+    name: str
+    cls: type
+    reference: str
+    description: str
+    fixed: dict = dataclasses.field(default_factory=dict)  # arguments the name implies
+    counterpart: object = None  # hp -> (torch class, kwargs) or None; see torch_counterpart
+    variants: dict = dataclasses.field(default_factory=dict)  # option -> values the tests sweep
+    needs_closure: bool = False
+
+
+_ENTRIES = [
+    OptimInfo("sgd", SGD, "lecture 002 Module 5.2; lecture 000 (batch/stochastic/mini-batch GD)",
+              "plain gradient descent, w -= lr*g (torch's momentum/nesterov options too)",
+              counterpart=torch_counterpart("SGD"),
+              variants={"momentum": (0, 0.9), "dampening": (0, 0.5), "nesterov": (False, True)}),
+    OptimInfo("momentum", Momentum, "lecture 002 Module 5.3; lecture 000 slide 24 (EMA form)",
+              "heavy ball v = mu*v + g; ema=True: v = b*v + (1-b)*g",
+              counterpart=torch_counterpart("SGD", lecture_only={"ema": False}),
+              variants={"ema": (False, True)}),
+    OptimInfo("nesterov", Nesterov, "lecture 002 Module 5.5 (NAG)",
+              "Nesterov accelerated gradient: step from the look-ahead point",
+              counterpart=torch_counterpart("SGD", nesterov=True)),
+    OptimInfo("adagrad", Adagrad, "lecture 000 slides 27-28; lecture 002 (sparse data); Duchi et al. 2011",
+              "per-weight lr eta/sqrt(sum of squared gradients)",
+              counterpart=torch_counterpart("Adagrad", lecture_only={"eps_in_sqrt": False}),
+              variants={"lr_decay": (0, 0.01), "initial_accumulator_value": (0, 0.1),
+                        "eps_in_sqrt": (False, True)}),
+    OptimInfo("adadelta", Adadelta, "lecture 000 slide 30; lecture 001; Zeiler 2012",
+              "AdaGrad with a window: ratio of RMS(update) to RMS(gradient)",
+              counterpart=torch_counterpart("Adadelta")),
+    OptimInfo("rprop", Rprop, "lecture 000 slide 31; Riedmiller & Braun 1993",
+              "per-weight step sizes grown/shrunk by the sign of the gradient (full batch)",
+              counterpart=torch_counterpart("Rprop"),
+              variants={"etas": ((0.5, 1.2), (0.3, 1.5))}),
+    OptimInfo("rmsprop", RMSprop, "lecture 000 slide 32; lecture 002 Module 5.8; Hinton lecture 6e",
+              "lr divided by an EMA of squared gradients",
+              counterpart=torch_counterpart("RMSprop", lecture_only={"eps_in_sqrt": False}),
+              variants={"momentum": (0, 0.9), "centered": (False, True), "eps_in_sqrt": (False, True)}),
+    OptimInfo("adam", Adam, "lecture 000 Algorithm 1; lecture 002 Module 5.9; Kingma & Ba 2015",
+              "momentum + RMSProp + bias correction",
+              counterpart=torch_counterpart("Adam", lecture_only={"bias_correction": True,
+                                                                  "eps_in_sqrt": False}),
+              variants={"amsgrad": (False, True), "bias_correction": (True, False),
+                        "eps_in_sqrt": (False, True), "decoupled_weight_decay": (False, True)}),
+    OptimInfo("adamw", AdamW, "Loshchilov & Hutter 2019; lecture 001 (weight decay)",
+              "Adam with weight decay applied to the weights, not the gradient",
+              counterpart=torch_counterpart("AdamW"), variants={"amsgrad": (False, True)}),
+    OptimInfo("amsgrad", Adam, "Reddi et al. 2018; lecture 004",
+              "Adam whose second moment never decreases (max of past v)",
+              fixed={"amsgrad": True},
+              counterpart=torch_counterpart("Adam", lecture_only={"bias_correction": True,
+                                                                  "eps_in_sqrt": False})),
+]
+
+REGISTRY = {info.name: info for info in _ENTRIES}
+
+
+def available():
+    """Sorted registry names."""
+    return sorted(REGISTRY)
+
+
+def info(name):
+    """The registry entry of ``name``; ``ValueError`` with a suggestion if unknown."""
+    if name not in REGISTRY:
+        close = difflib.get_close_matches(name, REGISTRY, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"unknown optimizer '{name}'{hint} (available: {', '.join(available())})")
+    return REGISTRY[name]
+
+
+def defaults(name):
+    """The lecture/paper defaults ``create(name, ...)`` uses: the class
+    signature's defaults plus the arguments the name implies."""
+    entry = info(name)
+    signature = inspect.signature(entry.cls.__init__)
+    values = {p.name: p.default for p in signature.parameters.values()
+              if p.default is not inspect.Parameter.empty}
+    return {**values, **entry.fixed}
+
+
+def create(name, params, **hp):
+    """Build optimizer ``name`` over ``params`` with its defaults overridden by ``hp``."""
+    entry = info(name)
+    accepted = defaults(name)
+    unknown = sorted(set(hp) - set(accepted))
+    if unknown:
+        raise ValueError(f"unknown hyperparameter {', '.join(map(repr, unknown))} for '{name}' "
+                         f"(accepted: {', '.join(accepted)})")
+    return entry.cls(params, **{**entry.fixed, **hp})

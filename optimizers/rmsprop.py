@@ -1,0 +1,55 @@
+"""RMSProp (Hinton, Coursera lecture 6e).
+
+Lecture 000 slide 32, lecture 002 (CS7015 RMSProp code)::
+
+    v_t     = alpha * v_{t-1} + (1 - alpha) * g_t^2
+    w_{t+1} = w_t - eta * g_t / (sqrt(v_t) + eps)              (eps_in_sqrt=False)
+    w_{t+1} = w_t - eta * g_t / sqrt(v_t + eps)                (eps_in_sqrt=True)
+
+``centered=True`` divides by the variance estimate sqrt(v_t - m_t^2), with
+m_t = alpha * m_{t-1} + (1 - alpha) * g_t (Graves 2013); ``momentum`` mu > 0
+accumulates b_t = mu * b_{t-1} + g_t / denom and steps w -= eta * b_t.
+The lecture's alpha ("gamma"/"beta") is 0.9; torch's default 0.99 is kept so
+that our class is a drop-in for torch.optim.RMSprop (same arguments, numbers
+and state keys ``step``, ``square_avg``, ``momentum_buffer``, ``grad_avg``).
+"""
+
+import torch
+
+from .base import LectureOptimizer, count_step, new_step_counter
+
+
+class RMSprop(LectureOptimizer):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, *, maximize=False, eps_in_sqrt=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize,
+                                      eps_in_sqrt=eps_in_sqrt))
+
+    def init_state(self, param, group):
+        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
+        state = {"step": new_step_counter(param), "square_avg": zeros()}
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = zeros()
+        if group["centered"]:
+            state["grad_avg"] = zeros()
+        return state
+
+    def update(self, param, grad, state, group):
+        count_step(state)
+        alpha, eps = group["alpha"], group["eps"]
+        v = state["square_avg"]
+        v.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+        if group["centered"]:
+            m = state["grad_avg"]
+            m.lerp_(grad, 1 - alpha)
+            variance = v.addcmul(m, m, value=-1)
+        else:
+            variance = v
+        denom = variance.add(eps).sqrt_() if group["eps_in_sqrt"] else variance.sqrt().add_(eps)
+        if group["momentum"] > 0:
+            b = state["momentum_buffer"]
+            b.mul_(group["momentum"]).addcdiv_(grad, denom)
+            param.add_(b, alpha=-group["lr"])
+        else:
+            param.addcdiv_(grad, denom, value=-group["lr"])

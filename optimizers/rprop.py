@@ -1,0 +1,48 @@
+"""Rprop, resilient backpropagation (Riedmiller & Braun 1993).
+
+Lecture 000 slide 31: each weight has its own step size, grown while the
+gradient keeps its sign and shrunk when it flips::
+
+    s = sign(g_t * g_{t-1})
+    delta_t = clamp(delta_{t-1} * (eta+ if s > 0, eta- if s < 0, 1 if s = 0),
+                    step_min, step_max)
+    if s < 0: g_t <- 0        (no move after a sign flip; remembered as 0)
+    w_{t+1} = w_t - sign(g_t) * delta_t
+
+delta_0 = lr, g_0 = 0. This is the Rprop- variant of torch.optim.Rprop: same
+arguments, numbers and state keys (``step``, ``prev``, ``step_size``). Rprop
+is a full-batch method; with noisy mini-batch gradients it loses its footing.
+"""
+
+import torch
+
+from .base import LectureOptimizer, check, check_pair, count_step, new_step_counter
+
+
+class Rprop(LectureOptimizer):
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False):
+        check_pair("etas", etas, lambda v: v > 0, "> 0")
+        check("etas", etas, etas[0] < 1 < etas[1], "(eta-, eta+) with 0 < eta- < 1 < eta+")
+        check_pair("step_sizes", step_sizes, lambda v: v >= 0, ">= 0")
+        check("step_sizes", step_sizes, step_sizes[0] <= step_sizes[1], "(min, max) with min <= max")
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize))
+
+    def init_state(self, param, group):
+        return {
+            "step": new_step_counter(param),
+            "prev": torch.zeros_like(param, memory_format=torch.preserve_format),
+            "step_size": torch.full_like(param, group["lr"], memory_format=torch.preserve_format),
+        }
+
+    def update(self, param, grad, state, group):
+        count_step(state)
+        eta_minus, eta_plus = group["etas"]
+        prev, delta = state["prev"], state["step_size"]
+        s = grad.mul(prev).sign()
+        factor = torch.ones_like(s)
+        factor[s > 0] = eta_plus
+        factor[s < 0] = eta_minus
+        delta.mul_(factor).clamp_(*group["step_sizes"])
+        grad = grad.masked_fill(s < 0, 0)
+        param.addcmul_(grad.sign(), delta, value=-1)
+        prev.copy_(grad)

@@ -1,0 +1,91 @@
+"""Shared scenario for the table-driven optimizer tests: the same parameters,
+two param groups, and a seeded gradient stream in which one parameter has no
+gradient on some steps."""
+
+import itertools
+
+import torch
+
+import optimizers
+
+STEPS = 30
+
+
+def make_params(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    shapes = [(3, 4), (5,), (2, 3)]
+    return [torch.randn(s, generator=g, dtype=torch.float64).requires_grad_() for s in shapes]
+
+
+def param_groups(params, hp):
+    """Group 0: params 0 and 1 with ``hp``; group 1: param 2 with half the lr."""
+    second = {"params": [params[2]]}
+    if "lr" in hp:
+        second["lr"] = hp["lr"] * 0.5
+    return [{"params": params[:2]}, second]
+
+
+def gradient_stream(params, steps=STEPS, seed=1):
+    """Per step, one gradient per parameter; parameter 1 has None every 4th step."""
+    g = torch.Generator().manual_seed(seed)
+    for t in range(1, steps + 1):
+        yield [None if (i == 1 and t % 4 == 2) else torch.randn(p.shape, generator=g, dtype=p.dtype)
+               for i, p in enumerate(params)]
+
+
+def set_grads(params, grads):
+    for p, grad in zip(params, grads):
+        p.grad = None if grad is None else grad.clone()
+
+
+def flag_combinations(name):
+    """Every combination of the entry's variants, weight decay and maximize."""
+    info = optimizers.info(name)
+    accepted = optimizers.defaults(name)
+    axes = dict(info.variants)
+    if "weight_decay" in accepted:
+        axes["weight_decay"] = (0, 0.05)
+    if "maximize" in accepted:
+        axes["maximize"] = (False, True)
+    keys = sorted(axes)
+    for values in itertools.product(*(axes[k] for k in keys)):
+        yield dict(zip(keys, values))
+
+
+def twin_of(name, hp):
+    """(torch class, kwargs) of the torch.optim twin for these overrides, or None."""
+    return optimizers.info(name).counterpart({**optimizers.defaults(name), **hp})
+
+
+def lr_for(name):
+    # Rprop and line searches start from their own step sizes; the others get a
+    # lr big enough that 30 steps move the parameters visibly.
+    return {"adadelta": 1.0, "sgd": 0.05}.get(name, 0.01)
+
+
+def constructs(name, hp):
+    """False when the combination is invalid (e.g. nesterov without momentum)."""
+    try:
+        optimizers.create(name, make_params(), **hp)
+    except ValueError:
+        return False
+    return True
+
+
+def all_cases(with_counterpart):
+    for name in optimizers.available():
+        info = optimizers.info(name)
+        for flags in flag_combinations(name):
+            hp = {**flags}
+            if "lr" in optimizers.defaults(name):
+                hp["lr"] = lr_for(name)
+            if not constructs(name, hp):
+                continue
+            has_twin = info.counterpart is not None and twin_of(name, hp) is not None
+            if has_twin == with_counterpart:
+                yield name, hp
+
+
+def case_id(case):
+    name, hp = case
+    return name + "-" + ",".join(f"{k}={v}" for k, v in sorted(hp.items()) if k != "lr")
