@@ -1,0 +1,1 @@
+"""Data, the training loop, schedules, the compare runner and its reports."""
