@@ -1,0 +1,51 @@
+"""Mini-batches from tensors already in memory: one seeded permutation per epoch.
+
+Lecture 001 ("mini-batch with reshuffling"): every time one starts again from
+the first sample, permute the order of the samples, then walk through them in
+mini-batches. Lecture 000 ("Batch vs. Mini-batch"): the full batch is the
+special case of one batch holding every sample.
+
+A ``torch.utils.data.DataLoader`` would collate one sample at a time in
+Python; here each batch is one indexing of the whole tensor, so an epoch of
+Fashion-MNIST in batches of 128 takes milliseconds (``benchmarks/batching.py``).
+"""
+
+import math
+
+import torch
+
+
+def epoch_batches(x, y, batch_size, generator):
+    """Yield ``(xb, yb)`` for one epoch.
+
+    The order is one ``torch.randperm(N, generator=generator)``, drawn anew at
+    each call, so successive epochs are reshuffled and the same generator seed
+    gives the same sequence of epochs. ``batch_size`` is an int (the last,
+    partial batch is kept) or ``None`` for the full batch, which is yielded
+    as is without drawing a permutation: the full-batch gradient does not
+    depend on the order, and gathering a permuted copy of the whole data set
+    would cost a copy of it every epoch.
+    """
+    n = len(x)
+    if len(y) != n:
+        raise ValueError(f"x has {n} samples but y has {len(y)}")
+    _check(batch_size)
+    if batch_size is None:
+        yield x, y
+        return
+    order = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch_size):
+        index = order[start:start + batch_size]
+        yield x[index], y[index]
+
+
+def num_batches(n, batch_size):
+    """How many batches ``epoch_batches`` yields for ``n`` samples."""
+    _check(batch_size)
+    return 1 if batch_size is None else math.ceil(n / batch_size)
+
+
+def _check(batch_size):
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size < 1):
+        raise ValueError(f"batch size must be a positive integer or None (full batch), got {batch_size!r}")
