@@ -1,0 +1,79 @@
+"""Every optimizer minimises Rosenbrock (a=1, b=100) from (-1.5, 2) and an
+ill-conditioned quadratic 0.5*(x^2 + 100 y^2) (condition number 100) from
+(1, 1), within a stated number of steps and tolerance on f.
+
+Adding an optimizer to the registry means adding a row to both tables:
+``test_every_optimizer_has_a_row`` fails until then.
+"""
+
+import pytest
+import torch
+
+import optimizers
+
+
+def rosenbrock(x):
+    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+def quadratic(x):
+    return 0.5 * (x[0] ** 2 + 100 * x[1] ** 2)
+
+
+# name -> (hyperparameters, steps, f must end below). f(start) = 12.5 (Rosenbrock), 50.5 (quadratic).
+ROSENBROCK = {
+    "sgd": ({"lr": 1e-3}, 20000, 1e-6),
+    "momentum": ({"lr": 1e-3}, 2000, 1e-6),
+    "nesterov": ({"lr": 1e-3}, 2000, 1e-6),
+    "adagrad": ({"lr": 0.5}, 20000, 1e-8),
+    # Adadelta crawls along Rosenbrock's valley with its defaults: only progress is required.
+    "adadelta": ({}, 2000, 1.0),
+    "rprop": ({"lr": 1e-3}, 5000, 1e-6),
+    "rmsprop": ({"lr": 1e-4, "momentum": 0.9}, 5000, 1e-6),
+    "adam": ({"lr": 2e-2}, 5000, 1e-10),
+    "adamw": ({"lr": 2e-2, "weight_decay": 0}, 5000, 1e-10),
+    "amsgrad": ({"lr": 2e-2}, 5000, 1e-6),
+}
+QUADRATIC = {
+    "sgd": ({"lr": 0.015}, 1000, 1e-10),
+    "momentum": ({"lr": 1e-3}, 1000, 1e-8),
+    "nesterov": ({"lr": 1e-3}, 1000, 1e-8),
+    "adagrad": ({"lr": 0.5}, 200, 1e-10),
+    "adadelta": ({}, 2000, 0.05),  # hovers around the minimum at the scale its eps sets
+    "rprop": ({"lr": 1e-3}, 200, 1e-8),
+    "rmsprop": ({"lr": 1e-2}, 1000, 1e-3),
+    "adam": ({"lr": 2e-2}, 1000, 1e-10),
+    "adamw": ({"lr": 2e-2, "weight_decay": 0}, 1000, 1e-10),
+    "amsgrad": ({"lr": 2e-2}, 1000, 1e-10),
+}
+
+
+def minimise(name, f, start, hp, steps):
+    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = optimizers.create(name, [x], **hp)
+
+    def closure():
+        opt.zero_grad()
+        loss = f(x)
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+    return f(x).item()
+
+
+@pytest.mark.parametrize("name", sorted(ROSENBROCK))
+def test_rosenbrock(name):
+    hp, steps, tol = ROSENBROCK[name]
+    assert minimise(name, rosenbrock, [-1.5, 2.0], hp, steps) < tol
+
+
+@pytest.mark.parametrize("name", sorted(QUADRATIC))
+def test_ill_conditioned_quadratic(name):
+    hp, steps, tol = QUADRATIC[name]
+    assert minimise(name, quadratic, [1.0, 1.0], hp, steps) < tol
+
+
+def test_every_optimizer_has_a_row():
+    assert set(optimizers.available()) <= set(ROSENBROCK) & set(QUADRATIC)
