@@ -161,8 +161,8 @@ def locate(name, data_dir=None):
     for directory in candidates:
         if directory is not None and _holds_any(name, directory):
             return directory
-    where = ", ".join(searched) or f"anywhere (${ENV_VAR} is not set)"
-    raise FileNotFoundError(f"{name}: no files found in {where}; {entry.how_to_get}")
+    where = f"in {', '.join(searched)}" if searched else f"(${ENV_VAR} is not set)"
+    raise FileNotFoundError(f"{name}: no files found {where}; {entry.how_to_get}")
 
 
 def _dataset_dir(directory, entry):
