@@ -1,18 +1,26 @@
 """The lecture optimizers as ``torch.optim.Optimizer`` subclasses, and their registry."""
 
+from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adagrad import Adagrad
+from .adainject import AdaInject
 from .adam import Adam
 from .adamw import AdamW
+from .angulargrad import AngularGrad
 from .base import LectureOptimizer
+from .diffgrad import DiffGrad
+from .linesearch import LineSearch
 from .momentum import Momentum
+from .nadam import NAdam
 from .nesterov import Nesterov
+from .radam import RAdam
 from .registry import REGISTRY, OptimInfo, available, create, defaults, info
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = [
-    "Adadelta", "Adagrad", "Adam", "AdamW", "LectureOptimizer", "Momentum", "Nesterov",
-    "RMSprop", "Rprop", "SGD", "REGISTRY", "OptimInfo", "available", "create", "defaults", "info",
+    "AdaBelief", "Adadelta", "Adagrad", "AdaInject", "Adam", "AdamW", "AngularGrad", "DiffGrad",
+    "LectureOptimizer", "LineSearch", "Momentum", "NAdam", "Nesterov", "RAdam", "RMSprop", "Rprop",
+    "SGD", "REGISTRY", "OptimInfo", "available", "create", "defaults", "info",
 ]

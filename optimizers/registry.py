@@ -7,12 +7,19 @@ import inspect
 
 import torch
 
+from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adagrad import Adagrad
+from .adainject import AdaInject
 from .adam import Adam
 from .adamw import AdamW
+from .angulargrad import AngularGrad
+from .diffgrad import DiffGrad
+from .linesearch import LineSearch
 from .momentum import Momentum
+from .nadam import NAdam
 from .nesterov import Nesterov
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
@@ -92,6 +99,27 @@ _ENTRIES = [
               fixed={"amsgrad": True},
               counterpart=torch_counterpart("Adam", lecture_only={"bias_correction": True,
                                                                   "eps_in_sqrt": False})),
+    OptimInfo("nadam", NAdam, "Dozat 2016; lecture 002 Module 5.5 (NAG) applied to Adam",
+              "Adam with a Nesterov look-ahead on the momentum",
+              counterpart=torch_counterpart("NAdam"),
+              variants={"decoupled_weight_decay": (False, True), "momentum_decay": (4e-3, 0.1)}),
+    OptimInfo("radam", RAdam, "Liu et al. 2020; lecture 004",
+              "Adam with a rectified adaptive lr (momentum SGD while the variance is unreliable)",
+              counterpart=torch_counterpart("RAdam"),
+              variants={"decoupled_weight_decay": (False, True)}),
+    OptimInfo("adabelief", AdaBelief, "Zhuang et al. 2020, Algorithm 2 (no rectification); lecture 004",
+              "Adam dividing by the EMA of (g - m)^2, the belief in the gradient",
+              variants={"decoupled_weight_decay": (False, True)}),
+    OptimInfo("diffgrad", DiffGrad, "Dubey et al. 2019 (shivram1987/diffGrad diffGrad_v2.py); lecture 004",
+              "Adam with friction AbsSig(g_{t-1} - g_t) on the step"),
+    OptimInfo("angulargrad", AngularGrad, "Roy et al. 2021 (mhaut/AngularGrad); lecture 004",
+              "Adam scaled by the angle between consecutive gradients (cos or tan)",
+              variants={"method": ("cos", "tan")}),
+    OptimInfo("adainject", AdaInject, "Dubey et al. 2022, AdamInject (shivram1987/AdaInject); lecture 004",
+              "Adam with the second moment injected into the first, weighted by the last step"),
+    OptimInfo("linesearch", LineSearch, "lecture 002 Module 5.8 (Khapra); Armijo backtracking",
+              "try every lr along -g, keep the lowest loss (or backtrack to Armijo's condition)",
+              variants={"method": ("grid", "armijo")}, needs_closure=True),
 ]
 
 REGISTRY = {info.name: info for info in _ENTRIES}

@@ -1,0 +1,50 @@
+"""AdaBelief (Zhuang et al., NeurIPS 2020), Algorithm 2 without rectification.
+
+Lecture 004 ("Recent SGD based optimizers"). Adam divides by the EMA of g^2;
+AdaBelief divides by the EMA of (g - m)^2, its "belief" in the gradient: a
+gradient close to its prediction m gets a large step, a surprising one a
+small step::
+
+    m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+    s_t = beta2 * s_{t-1} + (1 - beta2) * (g_t - m_t)^2 + eps
+    m^_t = m_t / (1 - beta1^t),     s^_t = s_t / (1 - beta2^t)
+    w_{t+1} = w_t - eta * m^_t / (sqrt(s^_t) + eps)
+
+eps appears twice, as in the authors' code, which the authors say to follow
+where it and the paper differ (their issue #32): it is added to s_t and stays
+in the state (so it accumulates through beta2), then once more outside the
+square root. We follow ``pypi_packages/adabelief_pytorch0.2.1/adabelief_pytorch/AdaBelief.py``
+of github.com/juntang-zhuang/Adabelief-Optimizer with ``rectify=False`` and,
+by default, ``weight_decouple=False`` (L2 decay added to the gradient, as in
+the paper; the package defaults to decoupled decay, available here as
+``decoupled_weight_decay=True``). eps defaults to 1e-16, the authors' value.
+No torch.optim counterpart. State keys: ``step``, ``exp_avg``, ``exp_avg_var``
+(the authors' names).
+"""
+
+import torch
+
+from .base import LectureOptimizer, count_step, new_step_counter
+
+
+class AdaBelief(LectureOptimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0, *,
+                 decoupled_weight_decay=False, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def init_state(self, param, group):
+        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
+        return {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_var": zeros()}
+
+    def update(self, param, grad, state, group):
+        t = count_step(state)
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        m, s = state["exp_avg"], state["exp_avg_var"]
+        m.lerp_(grad, 1 - beta1)
+        residual = grad - m
+        s.mul_(beta2).addcmul_(residual, residual, value=1 - beta2).add_(eps)
+        denom = s.sqrt().div_((1 - beta2 ** t) ** 0.5).add_(eps)
+        param.addcdiv_(m, denom, value=-group["lr"] / (1 - beta1 ** t))

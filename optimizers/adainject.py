@@ -1,0 +1,52 @@
+"""AdaInject, in its AdamInject form (Dubey, Basha, Singh & Chaudhuri, IEEE TAI 2022).
+
+Lecture 004 ("Recent SGD based optimizers": AdaInject). The second moment
+is injected into the first, weighted by the last change of the parameter,
+to damp overshooting near a minimum (k = 2)::
+
+    s_1 = g_1,   s_t = (g_t + (w_{t-1} - w_t) * g_t^2) / k    (t > 1)
+    m_t = beta1 * m_{t-1} + (1 - beta1) * s_t
+    v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+    w_{t+1} = w_t - eta * sqrt(1 - beta2^t) / (1 - beta1^t) * m_t / (sqrt(v_t) + eps)
+
+We follow the authors' implementation ``CIFAR10/AdamInject.py`` of
+github.com/shivram1987/AdaInject: w_{t-1} is the parameter before the
+previous step (no injection at t = 1), the injection uses the gradient with
+its L2 decay term, and eps is added to sqrt(v_t) before the bias corrections
+are folded into the step size (as in their diffGrad). Their state also keeps
+a ``previous_grad`` that never enters the update; it is left out. State
+keys: ``step``, ``exp_avg``, ``exp_avg_sq``, ``previous_data`` (the authors'
+names). No torch.optim counterpart.
+"""
+
+import torch
+
+from .base import LectureOptimizer, count_step, new_step_counter
+
+K = 2  # the injection's divisor, fixed in the authors' code
+
+
+class AdaInject(LectureOptimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def init_state(self, param, group):
+        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
+        return {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_sq": zeros(),
+                "previous_data": zeros()}
+
+    def update(self, param, grad, state, group):
+        t = count_step(state)
+        beta1, beta2 = group["betas"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        injected = grad
+        if t > 1:
+            injected = (grad + (state["previous_data"] - param) * grad * grad) / K
+        m.lerp_(injected, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = v.sqrt().add_(group["eps"])
+        state["previous_data"].copy_(param)
+        step_size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        param.addcdiv_(m, denom, value=-step_size)

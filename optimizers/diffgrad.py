@@ -1,0 +1,50 @@
+"""diffGrad (Dubey et al., IEEE TNNLS 2019): Adam whose step is scaled by a
+friction coefficient computed from the change of the gradient.
+
+Lecture 004 ("diffGrad Optimizer")::
+
+    m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+    v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+    xi_t = AbsSig(g_{t-1} - g_t) = 1 / (1 + exp(-|g_{t-1} - g_t|))     (friction)
+    w_{t+1} = w_t - eta * sqrt(1 - beta2^t) / (1 - beta1^t) * xi_t * m_t / (sqrt(v_t) + eps)
+
+A small change of the gradient (near a minimum) gives xi close to 1/2 and
+slows the step down; a large change gives xi close to 1. We follow the
+authors' fixed implementation ``diffGrad_v2.py`` of
+github.com/shivram1987/diffGrad: g_0 = 0 (so xi_1 = AbsSig(g_1)), the
+previous gradient is a copy (their first ``diffGrad.py`` aliased it to the
+current one, which made xi a constant 1/2), and eps is added to sqrt(v_t)
+before the bias corrections are folded into the step size, i.e. the
+lecture's sqrt(v^_t) + eps with eps scaled by 1/sqrt(1 - beta2^t), unlike
+torch.optim.Adam. The stored previous gradient includes the L2 decay term,
+as theirs does. State keys: ``step``, ``exp_avg``, ``exp_avg_sq``,
+``previous_grad`` (the authors' names).
+"""
+
+import torch
+
+from .base import LectureOptimizer, count_step, new_step_counter
+
+
+class DiffGrad(LectureOptimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def init_state(self, param, group):
+        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
+        return {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_sq": zeros(),
+                "previous_grad": zeros()}
+
+    def update(self, param, grad, state, group):
+        t = count_step(state)
+        beta1, beta2 = group["betas"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = v.sqrt().add_(group["eps"])
+        friction = torch.sigmoid((state["previous_grad"] - grad).abs_())
+        state["previous_grad"].copy_(grad)
+        step_size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        param.addcdiv_(m * friction, denom, value=-step_size)

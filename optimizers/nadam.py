@@ -1,0 +1,55 @@
+"""NAdam: Adam with Nesterov momentum (Dozat 2016), as torch.optim.NAdam.
+
+Lecture 002 (Module 5.5, NAG: "look ahead" before stepping) applied to Adam
+(lecture 000 Algorithm 1). The momentum coefficient warms up with
+``momentum_decay`` psi, and the step looks one momentum step ahead::
+
+    mu_t    = beta1 * (1 - 0.5 * 0.96^(t * psi))
+    m_t     = beta1 * m_{t-1} + (1 - beta1) * g_t
+    v_t     = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+    v^_t    = v_t / (1 - beta2^t)
+    w_{t+1} = w_t - eta * (1 - mu_t) / (1 - prod_{i<=t} mu_i)     * g_t / (sqrt(v^_t) + eps)
+                  - eta * mu_{t+1}   / (1 - prod_{i<=t+1} mu_i)   * m_t / (sqrt(v^_t) + eps)
+
+The same arguments, numbers and state keys (``step``, ``mu_product``,
+``exp_avg``, ``exp_avg_sq``) as torch.optim.NAdam, including its options
+``decoupled_weight_decay`` (NAdamW, decay applied to the weights as in AdamW)
+and ``maximize``. Like torch, ``mu_product`` is a float32 scalar unless the
+default dtype is float64, even for float64 parameters: the product is rounded
+to that precision at every step.
+"""
+
+import torch
+
+from .base import LectureOptimizer, check, count_step, new_step_counter, scalar_step_dtype
+
+
+class NAdam(LectureOptimizer):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+        check("momentum_decay", momentum_decay, momentum_decay >= 0, "a number >= 0")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def init_state(self, param, group):
+        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
+        return {"step": new_step_counter(param),
+                "mu_product": torch.tensor(1.0, dtype=scalar_step_dtype(), device=param.device),
+                "exp_avg": zeros(), "exp_avg_sq": zeros()}
+
+    def update(self, param, grad, state, group):
+        t = count_step(state)
+        beta1, beta2 = group["betas"]
+        psi, lr = group["momentum_decay"], group["lr"]
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+        state["mu_product"] *= mu
+        mu_product = state["mu_product"].item()     # rounded as torch rounds it
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = v.div(1 - beta2 ** t).sqrt_().add_(group["eps"])
+        param.addcdiv_(grad, denom, value=-lr * (1 - mu) / (1 - mu_product))
+        param.addcdiv_(m, denom, value=-lr * mu_next / (1 - mu_product * mu_next))

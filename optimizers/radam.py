@@ -1,0 +1,55 @@
+"""RAdam: Adam with a rectified adaptive learning rate (Liu et al. 2020), as
+torch.optim.RAdam.
+
+Lecture 004 ("Recent SGD based optimizers": Rectified Adam). Early on, v_t
+has seen too few gradients for its variance to be trusted, so RAdam takes
+plain bias-corrected momentum steps until the length of the approximated
+simple moving average rho_t exceeds 5, then rectifies Adam's step by r_t::
+
+    m_t = beta1 * m_{t-1} + (1 - beta1) * g_t,      m^_t = m_t / (1 - beta1^t)
+    v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t   = rho_inf - 2 t beta2^t / (1 - beta2^t)
+    rho_t > 5:   r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+                 w_{t+1} = w_t - eta * m^_t * r_t * sqrt(1 - beta2^t) / (sqrt(v_t) + eps)
+    otherwise:   w_{t+1} = w_t - eta * m^_t
+
+The same arguments, numbers and state keys (``step``, ``exp_avg``,
+``exp_avg_sq``) as torch.optim.RAdam, with its options
+``decoupled_weight_decay`` (decay applied to the weights as in AdamW) and
+``maximize``.
+"""
+
+import torch
+
+from .base import LectureOptimizer, count_step, new_step_counter
+
+
+class RAdam(LectureOptimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def init_state(self, param, group):
+        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
+        return {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_sq": zeros()}
+
+    def update(self, param, grad, state, group):
+        t = count_step(state)
+        beta1, beta2 = group["betas"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        bias_correction2 = 1 - beta2 ** t
+        m_hat = m / (1 - beta1 ** t)
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
+        if rho_t > 5:
+            r_t = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                   / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            adaptive = bias_correction2 ** 0.5 / v.sqrt().add_(group["eps"])
+            param.add_(m_hat * group["lr"] * adaptive * r_t, alpha=-1.0)
+        else:
+            param.add_(m_hat * group["lr"], alpha=-1.0)
