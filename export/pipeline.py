@@ -1,0 +1,113 @@
+"""The whole route for one checkpoint: torch -> ONNX -> IR FP32/FP16 -> NNCF INT8 + manifest.
+
+Every hop is compared with the PyTorch logits on the same example batch (the
+first ``EXAMPLE_BATCH`` validation samples) and, for a classification dataset,
+scored on the whole validation split. Everything is built in a temporary
+directory beside ``out_dir`` and moved in at the end (``staging.py``): a failed
+export leaves ``out_dir`` as it was.
+"""
+
+import time
+from pathlib import Path
+
+from . import manifest
+from .int8 import quantize_int8
+from .onnx_export import to_onnx
+from .openvino_ir import FILES as IR_FILES
+from .openvino_ir import accuracy, compile_f32, infer, predict, to_openvino
+from .staging import staged
+
+PRECISIONS = ("fp32", "fp16", "int8")
+EXAMPLE_BATCH = 64
+FILES = {"onnx": "model.onnx", **IR_FILES, "int8": "model_int8.xml"}
+# every file an export owns in out_dir (the checkpoint may live there too, and stays)
+OUTPUTS = (FILES["onnx"], manifest.NAME,
+           *(f"{Path(FILES[p]).stem}{suffix}" for p in PRECISIONS for suffix in (".xml", ".bin")))
+
+
+def parse_precisions(precisions):
+    """``"fp32,int8"`` or an iterable -> the precisions in pipeline order; ``ValueError`` on an unknown one."""
+    names = precisions.split(",") if isinstance(precisions, str) else list(precisions)
+    names = [str(n).strip().lower() for n in names if str(n).strip()]
+    unknown = [n for n in names if n not in PRECISIONS]
+    if unknown or not names:
+        raise ValueError(f"unknown precision '{unknown[0] if unknown else ''}' (choose from {', '.join(PRECISIONS)})")
+    return tuple(p for p in PRECISIONS if p in names)
+
+
+def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=None, max_accuracy_drop=None):
+    """Export the checkpoint into ``out_dir``; return the manifest dict (also ``out_dir/manifest.json``).
+
+    ``data_dir`` overrides the checkpoint's data directory (calibration and
+    validation data). ``max_accuracy_drop`` (a fraction, 0.01 = 1 point) turns on
+    NNCF's accuracy-controlled quantization.
+    """
+    import numpy as np
+    import openvino as ov
+    import torch
+
+    from train import checkpoint as checkpoints
+    from train import datasets
+
+    precisions = parse_precisions(precisions)
+    ckpt = checkpoints.load(checkpoint_path)
+    model = checkpoints.rebuild_model(ckpt)
+    spec = ckpt["dataset"]
+    data = datasets.load(spec["name"], data_dir=data_dir or spec["data_dir"], seed=spec["seed"])
+    if tuple(data.input_shape) != tuple(ckpt["model"]["input_shape"]):
+        raise ValueError(f"dataset '{spec['name']}' has input shape {tuple(data.input_shape)}, the checkpoint's "
+                         f"model expects {tuple(ckpt['model']['input_shape'])}")
+    classified = data.task == "classification"
+    if max_accuracy_drop is not None and not (classified and "int8" in precisions):
+        raise ValueError("--max-accuracy-drop needs int8 among the precisions and a classification dataset")
+    validation = (data.val.x.numpy(), data.val.y.numpy()) if classified else None
+    example = data.val.x[:EXAMPLE_BATCH]
+    with torch.no_grad():
+        expected = model(example).numpy()
+        torch_accuracy = (float((predict(model(data.val.x).numpy()) == validation[1]).mean())
+                          if classified else None)
+
+    seconds = {}
+    hops = [_hop("torch", None, None, torch_accuracy)]
+    with staged(out_dir, owns=OUTPUTS, last=(manifest.NAME,)) as tmp:
+        started = time.perf_counter()
+        onnx_report = to_onnx(model, example, tmp / FILES["onnx"])
+        seconds["onnx"] = time.perf_counter() - started
+        hops.append(_hop("onnx", FILES["onnx"], onnx_report["max_abs_diff"], None))
+
+        started = time.perf_counter()
+        ir = to_openvino(tmp / FILES["onnx"], tmp, example, expected=expected)
+        seconds["openvino"] = time.perf_counter() - started
+        for precision in ("fp32", "fp16"):
+            if precision in precisions:
+                score = accuracy(compile_f32(tmp / FILES[precision]), *validation) if classified else None
+                hops.append(_hop(f"ir-{precision}", FILES[precision], ir[precision]["max_abs_diff"], score,
+                                 weight_types=ir[precision]["weight_types"]))
+
+        int8 = None
+        if "int8" in precisions:
+            started = time.perf_counter()
+            int8 = quantize_int8(tmp / FILES["fp32"], data.train.x.numpy(), tmp / FILES["int8"], seed=spec["seed"],
+                                 validation=validation, max_accuracy_drop=max_accuracy_drop)
+            seconds["int8"] = time.perf_counter() - started
+            logits = infer(compile_f32(ov.Core().read_model(tmp / FILES["int8"])), example.numpy())
+            hops.append(_hop("ir-int8", FILES["int8"], float(np.abs(logits - expected).max()),
+                             int8["accuracy_int8"]))
+            int8 = {k: v for k, v in int8.items() if k != "path"}
+
+        for precision in ("fp32", "fp16"):  # built as steps of the route, but not asked for
+            if precision not in precisions:
+                for suffix in (".xml", ".bin"):
+                    (tmp / FILES[precision]).with_suffix(suffix).unlink()
+        built = manifest.build(
+            checkpoint_path, ckpt, tmp, [f.name for f in tmp.iterdir()], hops, int8=int8,
+            dataset={**spec, "source": data.source, "val_size": len(data.val)},
+            seconds={k: round(v, 3) for k, v in seconds.items()}, opset=onnx_report["opset"],
+            example_batch=len(example))
+        manifest.write(tmp, built)
+    return built
+
+
+def _hop(stage, file, max_abs_diff, val_accuracy, **extra):
+    """One row of ``manifest["hops"]``: ``max_abs_diff`` is against the PyTorch logits."""
+    return {"stage": stage, "file": file, "max_abs_diff": max_abs_diff, "val_accuracy": val_accuracy, **extra}
