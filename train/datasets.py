@@ -14,7 +14,8 @@
 | blobs2d | 2 | 2 | 768 / 256 / 256 | lecture 000: batch vs mini-batch |
 
 Splits. The validation split is drawn with ``seed``, stratified by class (each
-class keeps its share, up to rounding), from the training files. Datasets
+class keeps its share, up to rounding), from the training files: 5000 images,
+or 20% of them for user files holding fewer than 25000. Datasets
 without an official test set (digits, blobs2d) first set aside a stratified
 test split with a fixed seed, so every run is scored on the same test set. The
 regression toys are fitted, not generalised from, as in the lecture: their
@@ -46,7 +47,7 @@ import torch
 from train import cifar, idx, toys
 
 ENV_VAR = "DESCENTLAB_DATA"
-VAL_SIZE = 5000          # held out of the 60000 (50000) training images, as in DeepOBS
+VAL_SIZE = 5000          # held out of the 60000 (CIFAR-10: 50000) training images
 HOLDOUT_FRACTION = 0.2   # digits and blobs2d: 60 / 20 / 20
 TEST_SEED = 0            # fixed: the test split of digits and blobs2d never moves
 
@@ -234,6 +235,11 @@ def test_size(n):
     return round(HOLDOUT_FRACTION * n)
 
 
+def file_val_size(n):
+    """The validation size for ``n`` training images read from files: 5000, or 20% of a small user set."""
+    return min(VAL_SIZE, test_size(n))
+
+
 # ---- the loaders ----------------------------------------------------------
 
 def _load_digits(data_dir, seed):
@@ -269,16 +275,17 @@ def _idx_loader(name, classes):
             if y.size and y.max() >= len(classes):
                 raise ValueError(f"{name}: {part} labels outside 0..{len(classes) - 1} in {directory}; {hint}")
         return _image_dataset(name, arrays["train_x"][:, None], arrays["train_y"], arrays["test_x"][:, None],
-                              arrays["test_y"], scale=255.0, val_size=VAL_SIZE, seed=seed,
-                              source=str(directory), classes=classes)
+                              arrays["test_y"], scale=255.0, val_size=file_val_size(len(arrays["train_y"])),
+                              seed=seed, source=str(directory), classes=classes)
     return load_idx
 
 
 def _load_cifar10(data_dir, seed):
     directory = locate("cifar10", data_dir)
     train_x, train_y, test_x, test_y, names = cifar.read(directory, REGISTRY["cifar10"].how_to_get)
-    return _image_dataset("cifar10", train_x, train_y, test_x, test_y, scale=255.0, val_size=VAL_SIZE,
-                          seed=seed, source=str(directory), classes=tuple(names or CIFAR_CLASSES))
+    return _image_dataset("cifar10", train_x, train_y, test_x, test_y, scale=255.0,
+                          val_size=file_val_size(len(train_y)), seed=seed, source=str(directory),
+                          classes=tuple(names or CIFAR_CLASSES))
 
 
 def _regression_toy(name, make):
