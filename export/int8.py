@@ -31,12 +31,9 @@ def quantize_int8(fp32_xml, calibration_x, out_path, *, subset_size=300, seed=0,
     import openvino as ov
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
 
-    if max_accuracy_drop is not None:
-        if validation is None:
-            raise ValueError("max_accuracy_drop needs a validation set (x, y)")
-        if not 0 <= max_accuracy_drop < 1:
-            raise ValueError(f"max_accuracy_drop is a fraction of accuracy (0.01 = 1 point), "
-                             f"got {max_accuracy_drop}")
+    check_max_accuracy_drop(max_accuracy_drop)
+    if max_accuracy_drop is not None and validation is None:
+        raise ValueError("max_accuracy_drop needs a validation set (x, y)")
     if subset_size < 1:
         raise ValueError(f"subset_size must be at least 1, got {subset_size}")
     calibration_x = np.asarray(calibration_x, dtype=np.float32)
@@ -68,6 +65,11 @@ def quantize_int8(fp32_xml, calibration_x, out_path, *, subset_size=300, seed=0,
             report["accuracy_fp32"] = accuracy(compile_f32(model), x, y)
             report["accuracy_int8"] = accuracy(compile_f32(ov.Core().read_model(tmp / out_path.name)), x, y)
     return report
+
+
+def check_max_accuracy_drop(max_accuracy_drop):
+    if max_accuracy_drop is not None and not 0 <= max_accuracy_drop < 1:
+        raise ValueError(f"the maximum accuracy drop is a fraction (0.01 = 1 point), got {max_accuracy_drop}")
 
 
 def _validate(compiled, items):

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from . import manifest
-from .int8 import quantize_int8
+from .int8 import check_max_accuracy_drop, quantize_int8
 from .onnx_export import to_onnx
 from .openvino_ir import FILES as IR_FILES
 from .openvino_ir import accuracy, compile_f32, infer, predict, to_openvino
@@ -42,14 +42,15 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
     validation data). ``max_accuracy_drop`` (a fraction, 0.01 = 1 point) turns on
     NNCF's accuracy-controlled quantization.
     """
-    import numpy as np
+    precisions = parse_precisions(precisions)
+    check_max_accuracy_drop(max_accuracy_drop)
+    import numpy as np  # after the argument checks: a typo fails before seconds of imports
     import openvino as ov
     import torch
 
     from train import checkpoint as checkpoints
     from train import datasets
 
-    precisions = parse_precisions(precisions)
     ckpt = checkpoints.load(checkpoint_path)
     model = checkpoints.rebuild_model(ckpt)
     spec = ckpt["dataset"]
