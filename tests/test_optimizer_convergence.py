@@ -33,6 +33,15 @@ ROSENBROCK = {
     "adam": ({"lr": 2e-2}, 5000, 1e-10),
     "adamw": ({"lr": 2e-2, "weight_decay": 0}, 5000, 1e-10),
     "amsgrad": ({"lr": 2e-2}, 5000, 1e-6),
+    "nadam": ({"lr": 2e-2}, 5000, 1e-3),
+    # RAdam's first steps are plain momentum steps of lr * g (|g| ~ 160 at the start).
+    "radam": ({"lr": 1e-2}, 6000, 1e-3),
+    "adabelief": ({"lr": 2e-2}, 3000, 1e-10),
+    "diffgrad": ({"lr": 5e-2}, 3000, 1e-10),
+    "angulargrad": ({"lr": 5e-2}, 2000, 1e-5),
+    "adainject": ({"lr": 2e-2}, 4000, 1e-5),
+    # Gradient descent with the best of a few step sizes still crawls along the valley.
+    "linesearch": ({"lrs": (1e-4, 5e-4, 1e-3, 2e-3)}, 2000, 0.05),
 }
 QUADRATIC = {
     "sgd": ({"lr": 0.015}, 1000, 1e-10),
@@ -45,6 +54,13 @@ QUADRATIC = {
     "adam": ({"lr": 2e-2}, 1000, 1e-10),
     "adamw": ({"lr": 2e-2, "weight_decay": 0}, 1000, 1e-10),
     "amsgrad": ({"lr": 2e-2}, 1000, 1e-10),
+    "nadam": ({"lr": 2e-2}, 1000, 1e-10),
+    "radam": ({"lr": 2e-2}, 1000, 1e-10),
+    "adabelief": ({"lr": 2e-2}, 1000, 1e-10),
+    "diffgrad": ({"lr": 2e-2}, 1000, 1e-10),
+    "angulargrad": ({"lr": 2e-2}, 1000, 1e-10),
+    "adainject": ({"lr": 2e-2}, 1000, 1e-10),
+    "linesearch": ({"lrs": (0.005, 0.01, 0.015, 0.02)}, 300, 1e-5),
 }
 
 
