@@ -10,17 +10,20 @@ Lecture 000 slide 30 and lecture 001 ("AdaDelta's units argument")::
 Zeiler's rule has no learning rate (lr = 1, the default); torch.optim.Adadelta
 adds the ``lr`` factor, and so do we. Same arguments, numbers and state keys
 (``step``, ``square_avg``, ``acc_delta``) as torch.optim.Adadelta.
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter
 
 
 class Adadelta(LectureOptimizer):
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False,
+                 foreach=None):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
         return {
@@ -37,3 +40,19 @@ class Adadelta(LectureOptimizer):
         dx = Edx2.add(eps).sqrt_().div_(Eg2.add(eps).sqrt_()).mul_(grad)
         Edx2.mul_(rho).addcmul_(dx, dx, value=1 - rho)
         param.add_(dx, alpha=-group["lr"])
+
+    def update_group(self, params, grads, states, group):
+        count_steps(states)
+        rho, eps = group["rho"], group["eps"]
+        Eg2s, Edx2s = [state["square_avg"] for state in states], [state["acc_delta"] for state in states]
+        torch._foreach_mul_(Eg2s, rho)
+        torch._foreach_addcmul_(Eg2s, grads, grads, 1 - rho)
+        rms_g = torch._foreach_add(Eg2s, eps)
+        torch._foreach_sqrt_(rms_g)
+        dxs = torch._foreach_add(Edx2s, eps)
+        torch._foreach_sqrt_(dxs)
+        torch._foreach_div_(dxs, rms_g)
+        torch._foreach_mul_(dxs, grads)
+        torch._foreach_mul_(Edx2s, rho)
+        torch._foreach_addcmul_(Edx2s, dxs, dxs, 1 - rho)
+        torch._foreach_add_(params, dxs, alpha=-group["lr"])

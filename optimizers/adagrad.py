@@ -11,19 +11,22 @@ G_0 = initial_accumulator_value. ``eps_in_sqrt=True`` is the CS7015 code
 (``eta / np.sqrt(v_w + eps)``) and lecture 000's ``eta / sqrt(eps + G_t)``;
 the default puts eps outside, as torch.optim.Adagrad does (same arguments,
 numbers and state keys ``step``, ``sum``).
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter
 
 
 class Adagrad(LectureOptimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, *, maximize=False, eps_in_sqrt=False):
+                 eps=1e-10, *, maximize=False, eps_in_sqrt=False, foreach=None):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize, eps_in_sqrt=eps_in_sqrt))
+                                      eps=eps, maximize=maximize, eps_in_sqrt=eps_in_sqrt,
+                                      foreach=foreach))
 
     def init_state(self, param, group):
         return {
@@ -39,3 +42,16 @@ class Adagrad(LectureOptimizer):
         G.addcmul_(grad, grad, value=1)
         denom = G.add(group["eps"]).sqrt_() if group["eps_in_sqrt"] else G.sqrt().add_(group["eps"])
         param.addcdiv_(grad, denom, value=-lr)
+
+    def update_group(self, params, grads, states, group):
+        ts = count_steps(states)
+        Gs = [state["sum"] for state in states]
+        torch._foreach_addcmul_(Gs, grads, grads, 1)
+        if group["eps_in_sqrt"]:
+            denom = torch._foreach_add(Gs, group["eps"])
+            torch._foreach_sqrt_(denom)
+        else:
+            denom = torch._foreach_sqrt(Gs)
+            torch._foreach_add_(denom, group["eps"])
+        lrs = [-group["lr"] / (1 + (t - 1) * group["lr_decay"]) for t in ts]
+        torch._foreach_addcdiv_(params, grads, denom, lrs)

@@ -8,6 +8,24 @@ A subclass writes only two things, like a Keras 3 optimizer's ``build`` and
 * ``update(param, grad, state, group)`` -> one in-place update of ``param``
   written as the lecture formula.
 
+A subclass may add a third, the fast path: ``update_group(params, grads,
+states, group)`` -> the same update for a list of tensors at once, written
+with torch's multi-tensor ``torch._foreach_*`` ops. The base then uses it
+unless the group says ``foreach=False`` (a constructor argument, as in
+torch.optim: None means "fast path"). ``tests/test_fast_path.py`` proves both
+paths give the same parameters and state. ``update_group`` only counts when it
+is defined by the class that defines ``update`` (or a subclass of it): a
+subclass that rewrites ``update`` alone never inherits a fast path computing
+its parent's formula.
+
+Why chunks: a multi-tensor op over a whole group allocates every temporary at
+once (one parameter-sized buffer per tensor) in fresh pages, and on the CPU
+the page faults cost more than the Python loop saves (torch's own
+``foreach=True`` is slower than its for-loop on CPU for that reason; see
+TERRAIN.md). The base hands ``update_group`` chunks of about
+``FAST_PATH_CHUNK_BYTES`` of parameters, so temporaries stay small and are
+reused by the allocator while small tensors still share one call.
+
 This class owns the rest: argument checks (``ValueError`` naming the
 argument), param groups, lazy state, skipping parameters whose ``.grad`` is
 None, ``maximize``, L2 weight decay (added to the gradient, as in lecture 001
@@ -70,6 +88,37 @@ def count_step(state):
     return state["step"].item()
 
 
+def count_steps(states):
+    """``count_step`` for a list of states: one multi-tensor add, one read.
+
+    The counters stay 0-d float tensors, as torch.optim keeps them (state_dict
+    parity); reading them one ``.item()`` at a time would cost a call per
+    tensor per step, so they are stacked and read in one go.
+    """
+    steps = [state["step"] for state in states]
+    torch._foreach_add_(steps, 1)
+    return torch.stack(steps).tolist()
+
+
+FAST_PATH_CHUNK_BYTES = 1 << 20
+
+
+def _chunks(params):
+    """Split ``params`` into consecutive index ranges of about ``FAST_PATH_CHUNK_BYTES``."""
+    start, size = 0, 0
+    for i, param in enumerate(params):
+        size += param.numel() * param.element_size()
+        if size >= FAST_PATH_CHUNK_BYTES:
+            yield slice(start, i + 1)
+            start, size = i + 1, 0
+    if start < len(params):
+        yield slice(start, len(params))
+
+
+def _defined_by(cls, name):
+    return next((k for k in cls.__mro__ if name in vars(k)), None)
+
+
 class LectureOptimizer(torch.optim.Optimizer):
     """Base class of every descentlab optimizer (see the module docstring)."""
 
@@ -96,6 +145,12 @@ class LectureOptimizer(torch.optim.Optimizer):
     def update(self, param, grad, state, group):
         raise NotImplementedError
 
+    @classmethod
+    def has_fast_path(cls):
+        """True when ``update_group`` computes this class's own ``update``."""
+        fast = _defined_by(cls, "update_group")
+        return fast is not None and issubclass(fast, _defined_by(cls, "update"))
+
     @torch.no_grad()
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
@@ -103,17 +158,30 @@ class LectureOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        fast = self.has_fast_path()
         for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if param.grad.is_sparse:
-                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-                state = self.state[param]
-                if not state:
-                    state.update(self.init_state(param, group))
-                self.update(param, self.prepare_grad(param, group), state, group)
+            params, states = self._live(group)
+            if fast and group.get("foreach") is not False:
+                for part in _chunks(params):
+                    grads = self.prepare_grads(params[part], group)
+                    self.update_group(params[part], grads, states[part], group)
+            else:
+                for param, state in zip(params, states):
+                    self.update(param, self.prepare_grad(param, group), state, group)
         return loss
+
+    def _live(self, group):
+        """The group's parameters that have a gradient, and their (lazily created) states."""
+        params = [param for param in group["params"] if param.grad is not None]
+        states = []
+        for param in params:
+            if param.grad.is_sparse:
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            state = self.state[param]
+            if not state:
+                state.update(self.init_state(param, group))
+            states.append(state)
+        return params, states
 
     @staticmethod
     def prepare_grad(param, group):
@@ -130,3 +198,24 @@ class LectureOptimizer(torch.optim.Optimizer):
             else:
                 grad = grad.add(param, alpha=weight_decay)
         return grad
+
+    @staticmethod
+    def prepare_grads(params, group):
+        """``prepare_grad`` for a list of parameters, with multi-tensor ops.
+
+        The gradient is copied at most once (for ``maximize`` or L2 decay), so
+        the ``.grad`` tensors are never changed.
+        """
+        grads = [param.grad for param in params]
+        maximize = group.get("maximize", False)
+        if maximize:
+            grads = torch._foreach_neg(grads)
+        weight_decay = group.get("weight_decay", 0)
+        if weight_decay != 0:
+            if group.get("decoupled_weight_decay", False):
+                torch._foreach_mul_(params, 1 - group["lr"] * weight_decay)
+            elif maximize:
+                torch._foreach_add_(grads, params, alpha=weight_decay)
+            else:
+                grads = torch._foreach_add(grads, params, alpha=weight_decay)
+        return grads

@@ -16,6 +16,9 @@ average")::
 Both start from v_0 = 0. The EMA form has no torch counterpart: its steps are
 (1 - beta) times the classic ones at the same eta, so it wants a learning rate
 about 1 / (1 - beta) larger.
+
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
@@ -25,9 +28,10 @@ from .base import LectureOptimizer
 
 class Momentum(LectureOptimizer):
     def __init__(self, params, lr=1e-2, momentum=0.9, ema=False, weight_decay=0, *,
-                 maximize=False):
+                 maximize=False, foreach=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, ema=ema,
-                                      weight_decay=weight_decay, maximize=maximize))
+                                      weight_decay=weight_decay, maximize=maximize,
+                                      foreach=foreach))
 
     def init_state(self, param, group):
         return {"momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format)}
@@ -36,3 +40,9 @@ class Momentum(LectureOptimizer):
         v, mu = state["momentum_buffer"], group["momentum"]
         v.mul_(mu).add_(grad, alpha=(1 - mu) if group["ema"] else 1)
         param.add_(v, alpha=-group["lr"])
+
+    def update_group(self, params, grads, states, group):
+        vs, mu = [state["momentum_buffer"] for state in states], group["momentum"]
+        torch._foreach_mul_(vs, mu)
+        torch._foreach_add_(vs, grads, alpha=(1 - mu) if group["ema"] else 1)
+        torch._foreach_add_(params, vs, alpha=-group["lr"])

@@ -13,6 +13,8 @@ needs only the gradient at the current point (Sutskever et al. 2013)::
 
 with v_0 = 0. Same numbers and state key (``momentum_buffer``) as
 torch.optim.SGD(momentum=mu, nesterov=True).
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
@@ -21,9 +23,10 @@ from .base import LectureOptimizer
 
 
 class Nesterov(LectureOptimizer):
-    def __init__(self, params, lr=1e-2, momentum=0.9, weight_decay=0, *, maximize=False):
+    def __init__(self, params, lr=1e-2, momentum=0.9, weight_decay=0, *, maximize=False,
+                 foreach=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
         return {"momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format)}
@@ -32,3 +35,11 @@ class Nesterov(LectureOptimizer):
         v, mu = state["momentum_buffer"], group["momentum"]
         v.mul_(mu).add_(grad)
         param.add_(grad.add(v, alpha=mu), alpha=-group["lr"])
+
+    def update_group(self, params, grads, states, group):
+        vs, mu, lr = [state["momentum_buffer"] for state in states], group["momentum"], group["lr"]
+        torch._foreach_mul_(vs, mu)
+        torch._foreach_add_(vs, grads)
+        # w -= eta * (g + mu * v) as two in-place adds: no temporary
+        torch._foreach_add_(params, grads, alpha=-lr)
+        torch._foreach_add_(params, vs, alpha=-lr * mu)

@@ -12,19 +12,21 @@ accumulates b_t = mu * b_{t-1} + g_t / denom and steps w -= eta * b_t.
 The lecture's alpha ("gamma"/"beta") is 0.9; torch's default 0.99 is kept so
 that our class is a drop-in for torch.optim.RMSprop (same arguments, numbers
 and state keys ``step``, ``square_avg``, ``momentum_buffer``, ``grad_avg``).
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter
 
 
 class RMSprop(LectureOptimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False, eps_in_sqrt=False):
+                 centered=False, *, maximize=False, eps_in_sqrt=False, foreach=None):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize,
-                                      eps_in_sqrt=eps_in_sqrt))
+                                      eps_in_sqrt=eps_in_sqrt, foreach=foreach))
 
     def init_state(self, param, group):
         zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
@@ -53,3 +55,33 @@ class RMSprop(LectureOptimizer):
             param.add_(b, alpha=-group["lr"])
         else:
             param.addcdiv_(grad, denom, value=-group["lr"])
+
+    def update_group(self, params, grads, states, group):
+        count_steps(states)
+        alpha, eps = group["alpha"], group["eps"]
+        vs = [state["square_avg"] for state in states]
+        torch._foreach_mul_(vs, alpha)
+        torch._foreach_addcmul_(vs, grads, grads, 1 - alpha)
+        if group["centered"]:
+            ms = [state["grad_avg"] for state in states]
+            torch._foreach_lerp_(ms, grads, 1 - alpha)
+            denom = torch._foreach_addcmul(vs, ms, ms, value=-1)   # the variance, then in place
+            if group["eps_in_sqrt"]:
+                torch._foreach_add_(denom, eps)
+                torch._foreach_sqrt_(denom)
+            else:
+                torch._foreach_sqrt_(denom)
+                torch._foreach_add_(denom, eps)
+        elif group["eps_in_sqrt"]:
+            denom = torch._foreach_add(vs, eps)
+            torch._foreach_sqrt_(denom)
+        else:
+            denom = torch._foreach_sqrt(vs)
+            torch._foreach_add_(denom, eps)
+        if group["momentum"] > 0:
+            bs = [state["momentum_buffer"] for state in states]
+            torch._foreach_mul_(bs, group["momentum"])
+            torch._foreach_addcdiv_(bs, grads, denom)
+            torch._foreach_add_(params, bs, alpha=-group["lr"])
+        else:
+            torch._foreach_addcdiv_(params, grads, denom, -group["lr"])

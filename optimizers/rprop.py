@@ -12,20 +12,26 @@ gradient keeps its sign and shrunk when it flips::
 delta_0 = lr, g_0 = 0. This is the Rprop- variant of torch.optim.Rprop: same
 arguments, numbers and state keys (``step``, ``prev``, ``step_size``). Rprop
 is a full-batch method; with noisy mini-batch gradients it loses its footing.
+
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors, reusing one temporary per tensor
+(the sign of g_t * g_{t-1}, then the step factor, then sign(g_t)).
 """
 
 import torch
 
-from .base import LectureOptimizer, check, check_pair, count_step, new_step_counter
+from .base import LectureOptimizer, check, check_pair, count_step, count_steps, new_step_counter
 
 
 class Rprop(LectureOptimizer):
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False):
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False,
+                 foreach=None):
         check_pair("etas", etas, lambda v: v > 0, "> 0")
         check("etas", etas, etas[0] < 1 < etas[1], "(eta-, eta+) with 0 < eta- < 1 < eta+")
         check_pair("step_sizes", step_sizes, lambda v: v >= 0, ">= 0")
         check("step_sizes", step_sizes, step_sizes[0] <= step_sizes[1], "(min, max) with min <= max")
-        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize))
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize,
+                                      foreach=foreach))
 
     def init_state(self, param, group):
         return {
@@ -46,3 +52,23 @@ class Rprop(LectureOptimizer):
         grad = grad.masked_fill(s < 0, 0)
         param.addcmul_(grad.sign(), delta, value=-1)
         prev.copy_(grad)
+
+    def update_group(self, params, grads, states, group):
+        count_steps(states)
+        eta_minus, eta_plus = group["etas"]
+        prevs, deltas = [state["prev"] for state in states], [state["step_size"] for state in states]
+        factors = torch._foreach_mul(grads, prevs)
+        torch._foreach_sign_(factors)
+        flipped = []
+        for factor in factors:
+            grew, flip = factor > 0, factor < 0
+            factor.fill_(1).masked_fill_(grew, eta_plus).masked_fill_(flip, eta_minus)
+            flipped.append(flip)
+        torch._foreach_mul_(deltas, factors)
+        torch._foreach_clamp_min_(deltas, group["step_sizes"][0])
+        torch._foreach_clamp_max_(deltas, group["step_sizes"][1])
+        for prev, grad, flip in zip(prevs, grads, flipped):
+            prev.copy_(grad).masked_fill_(flip, 0)          # g_t, zeroed after a sign flip
+        for sign, prev in zip(factors, prevs):
+            torch.sign(prev, out=sign)
+        torch._foreach_addcmul_(params, factors, deltas, value=-1)

@@ -16,19 +16,23 @@ Differs from the lecture only where torch does: the first buffer is g_1 itself,
 not (1 - dampening) * g_1 (the two agree for dampening = 0).
 Same arguments, numbers and state key (``momentum_buffer``) as torch.optim.SGD.
 For the lecture's forms see ``Momentum`` and ``Nesterov``.
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
+
+import torch
 
 from .base import LectureOptimizer, check
 
 
 class SGD(LectureOptimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None):
         check("nesterov", nesterov, not nesterov or (momentum > 0 and dampening == 0),
               "False unless momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def update(self, param, grad, state, group):
         mu = group["momentum"]
@@ -40,3 +44,24 @@ class SGD(LectureOptimizer):
             buf = state["momentum_buffer"]
             grad = grad.add(buf, alpha=mu) if group["nesterov"] else buf
         param.add_(grad, alpha=-group["lr"])
+
+    def update_group(self, params, grads, states, group):
+        mu, lr = group["momentum"], group["lr"]
+        if mu == 0:
+            torch._foreach_add_(params, grads, alpha=-lr)
+            return
+        running = [i for i, state in enumerate(states) if "momentum_buffer" in state]
+        if running:  # foreach ops refuse empty lists; on step 1 every buffer is new
+            bufs = [states[i]["momentum_buffer"] for i in running]
+            torch._foreach_mul_(bufs, mu)
+            torch._foreach_add_(bufs, [grads[i] for i in running], alpha=1 - group["dampening"])
+        for state, grad in zip(states, grads):
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.clone().detach()
+        bufs = [state["momentum_buffer"] for state in states]
+        if group["nesterov"]:
+            # w -= lr * (g + mu * b) as two in-place adds: no temporary
+            torch._foreach_add_(params, grads, alpha=-lr)
+            torch._foreach_add_(params, bufs, alpha=-lr * mu)
+        else:
+            torch._foreach_add_(params, bufs, alpha=-lr)
