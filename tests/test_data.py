@@ -184,15 +184,18 @@ def test_image_and_label_counts_must_agree(tmp_path):
         datasets.load("mnist", data_dir=tmp_path)
 
 
-def test_env_var_root_uses_the_dataset_subdirectory(tmp_path, monkeypatch):
-    fake_idx_dataset(tmp_path / "mnist")
-    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path))
-    assert datasets.load("mnist").source == str(tmp_path / "mnist")
-    # MNIST and Fashion-MNIST files share their names: an mnist/ directory never serves fashion-mnist.
+def test_env_var_is_searched_before_the_system_copy(tmp_path, monkeypatch):
+    fake_idx_dataset(tmp_path / "root" / "mnist")
+    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "root"))
+    assert datasets.load("mnist").source == str(tmp_path / "root" / "mnist")
+    # An mnist/ sub-directory never serves fashion-mnist: that falls through to the system copy.
     if FASHION_DIR.is_dir():
         assert datasets.load("fashion-mnist").source == str(FASHION_DIR)
+    fake_idx_dataset(tmp_path / "flat")
+    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "flat"))
+    assert datasets.load("fashion-mnist").sizes == {"train": 80, "val": 20, "test": 20}
     monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "empty"))
-    with pytest.raises(FileNotFoundError, match=r"mnist: no files found in .*empty/mnist; no system copy"):
+    with pytest.raises(FileNotFoundError, match=r"mnist: no files found in .*empty; no system copy of MNIST"):
         datasets.load("mnist")
 
 

@@ -27,12 +27,15 @@ test splits reuse them; the numbers are in ``Dataset.normalisation``). The toy
 sets are left as the lecture gives them.
 
 Files (contract section 4, "Data"). An explicit ``data_dir`` is the only place
-looked in: missing files there are an error naming them. Its files may sit
-directly in it or in a sub-directory named after the dataset (``mnist/``,
-``fashion-mnist/``, ``cifar10/`` or ``cifar-10-batches-py/``). Without it,
-``$DESCENTLAB_DATA/<that sub-directory>`` is searched, then the system copy
-(Fashion-MNIST only: ``/usr/share/datasets/fashion-mnist``, from Debian's
-``dataset-fashion-mnist``; no system copy of MNIST or CIFAR-10 exists).
+looked in: missing files there are an error naming them. Without it
+``$DESCENTLAB_DATA`` is searched, then the system copy (Fashion-MNIST only:
+``/usr/share/datasets/fashion-mnist``, from Debian's ``dataset-fashion-mnist``;
+no system copy of MNIST or CIFAR-10 exists). In each directory the files are
+taken from the sub-directory named after the dataset (``mnist/``,
+``fashion-mnist/``, ``cifar10/`` or ``cifar-10-batches-py/``) if there is one,
+else from the directory itself. MNIST and Fashion-MNIST files have the same
+names: keep both in their own sub-directories, or a flat directory serves
+whichever of the two is asked for.
 """
 
 import difflib
@@ -44,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from descentlab.errors import USER_ERRORS
 from train import cifar, idx, toys
 
 ENV_VAR = "DESCENTLAB_DATA"
@@ -82,7 +86,7 @@ class Dataset:
     input_shape: tuple         # (C, H, W) for images, (F,) for feature data
     num_classes: int           # 1 for regression
     source: str                # the directory the files came from, or "embedded" / "generated"
-    normalisation: str
+    normalisation: str         # how x was scaled, with the numbers
     classes: tuple = ()        # class names, in label order
 
     @property
@@ -122,7 +126,7 @@ def describe(data_dir=None):
     for name in available():
         try:
             ds = load(name, data_dir)
-        except (FileNotFoundError, ValueError) as exc:
+        except USER_ERRORS as exc:  # missing, corrupt or unreadable files: say why
             rows.append({"name": name, "available": False, "task": None, "input_shape": None,
                          "num_classes": None, "sizes": None, "source": None, "normalisation": None,
                          "reason": str(exc)})
@@ -141,37 +145,29 @@ def locate(name, data_dir=None):
     An explicit ``data_dir`` (or its sub-directory named after the dataset) is
     returned as is: a file missing there is reported by the reader, naming it.
     Otherwise the first searched directory holding any of the dataset's files
-    wins; ``FileNotFoundError`` if none does. ``$DESCENTLAB_DATA`` is a root for
-    several datasets, so there the files must be in the dataset's
-    sub-directory: MNIST and Fashion-MNIST files have the same names.
+    wins; ``FileNotFoundError`` if none does.
     """
     entry = REGISTRY[name]
     if data_dir is not None:
         data_dir = Path(data_dir).expanduser()
         if not data_dir.is_dir():
             raise FileNotFoundError(f"{name}: data directory {data_dir} does not exist; {entry.how_to_get}")
-        return _dataset_dir(data_dir, entry) or data_dir
-    candidates, searched = [], []
-    if os.environ.get(ENV_VAR):
-        root = Path(os.environ[ENV_VAR]).expanduser()
-        candidates.append(_dataset_dir(root, entry))
-        searched.append(f"{root}/{'|'.join(entry.subdirs)}")
-    for directory in map(Path, entry.system_dirs):
-        candidates.append(directory)
-        searched.append(str(directory))
-    for directory in candidates:
-        if directory is not None and _holds_any(name, directory):
-            return directory
-    where = f"in {', '.join(searched)}" if searched else f"(${ENV_VAR} is not set)"
+        return _dataset_dir(data_dir, entry)
+    searched = [Path(os.environ[ENV_VAR]).expanduser()] if os.environ.get(ENV_VAR) else []
+    searched += [Path(d) for d in entry.system_dirs]
+    for directory in searched:
+        if directory.is_dir() and _holds_any(name, _dataset_dir(directory, entry)):
+            return _dataset_dir(directory, entry)
+    where = f"in {', '.join(map(str, searched))}" if searched else f"(${ENV_VAR} is not set)"
     raise FileNotFoundError(f"{name}: no files found {where}; {entry.how_to_get}")
 
 
 def _dataset_dir(directory, entry):
-    """``directory``'s sub-directory named after the dataset, or ``None``."""
+    """``directory``'s sub-directory named after the dataset if it has one, else ``directory``."""
     for sub in entry.subdirs:
         if (directory / sub).is_dir():
             return directory / sub
-    return None
+    return directory
 
 
 def _holds_any(name, directory):
@@ -213,7 +209,7 @@ def _image_dataset(name, train_x, train_y, test_x, test_y, *, scale, val_size, s
                    test_from_train=False):
     """Split, scale to [0, 1] and standardise uint8/int images [N, C, H, W] into a Dataset."""
     if test_from_train:
-        keep, held = stratified_split(train_y, test_size(len(train_y)), TEST_SEED)
+        keep, held = stratified_split(train_y, holdout_size(len(train_y)), TEST_SEED)
         train_x, train_y, test_x, test_y = train_x[keep], train_y[keep], train_x[held], train_y[held]
     keep, held = stratified_split(train_y, val_size, seed)
     parts = [(train_x[keep], train_y[keep]), (train_x[held], train_y[held]), (test_x, test_y)]
@@ -231,13 +227,14 @@ def _image_dataset(name, train_x, train_y, test_x, test_y, *, scale, val_size, s
                    normalisation, classes)
 
 
-def test_size(n):
+def holdout_size(n):
+    """20% of ``n``: the test split of digits and blobs2d, and their validation split."""
     return round(HOLDOUT_FRACTION * n)
 
 
 def file_val_size(n):
     """The validation size for ``n`` training images read from files: 5000, or 20% of a small user set."""
-    return min(VAL_SIZE, test_size(n))
+    return min(VAL_SIZE, holdout_size(n))
 
 
 # ---- the loaders ----------------------------------------------------------
@@ -245,7 +242,7 @@ def file_val_size(n):
 def _load_digits(data_dir, seed):
     table = np.loadtxt(_digits_csv(), delimiter=",", dtype=np.float32)
     images, labels = table[:, :-1].reshape(-1, 1, 8, 8), table[:, -1].astype(np.int64)
-    return _image_dataset("digits", images, labels, None, None, scale=16.0, val_size=test_size(len(images)),
+    return _image_dataset("digits", images, labels, None, None, scale=16.0, val_size=holdout_size(len(images)),
                           seed=seed, source="embedded", classes=DIGIT_CLASSES, test_from_train=True)
 
 
@@ -299,8 +296,8 @@ def _regression_toy(name, make):
 
 def _load_blobs2d(data_dir, seed):
     x, y = toys.blobs2d()
-    rest, test = stratified_split(y, test_size(len(y)), TEST_SEED)
-    keep, val = stratified_split(y[rest], test_size(len(y)), seed)
+    rest, test = stratified_split(y, holdout_size(len(y)), TEST_SEED)
+    keep, val = stratified_split(y[rest], holdout_size(len(y)), seed)
     train, val = rest[keep], rest[val]
     splits = [Split(torch.from_numpy(x[i]), torch.from_numpy(y[i])) for i in (train, val, test)]
     return Dataset("blobs2d", "classification", *splits, (2,), 2, "generated",
