@@ -11,7 +11,9 @@ import optimizers
 from optimizer_cases import (STEPS, all_cases, case_id, constructs, flag_combinations, gradient_stream, make_params,
                              param_groups, set_grads, twin_of)
 
-CASES = list(all_cases(with_counterpart=True))
+# Classes with a fast path run twice: the default (fast) and foreach=False (readable).
+CASES = [(name, {**hp, **path}) for name, hp in all_cases(with_counterpart=True)
+         for path in (({}, {"foreach": False}) if optimizers.info(name).cls.has_fast_path() else ({},))]
 TOL = dict(rtol=0, atol=1e-10)
 
 
