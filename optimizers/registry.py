@@ -130,12 +130,17 @@ def available():
     return sorted(REGISTRY)
 
 
+def unknown_name(kind, name, names):
+    """The ``ValueError`` for an unknown registry name, with a suggestion and the list."""
+    close = difflib.get_close_matches(str(name), names, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return ValueError(f"unknown {kind} '{name}'{hint} (available: {', '.join(sorted(names))})")
+
+
 def info(name):
     """The registry entry of ``name``; ``ValueError`` with a suggestion if unknown."""
     if name not in REGISTRY:
-        close = difflib.get_close_matches(name, REGISTRY, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ValueError(f"unknown optimizer '{name}'{hint} (available: {', '.join(available())})")
+        raise unknown_name("optimizer", name, REGISTRY)
     return REGISTRY[name]
 
 
