@@ -1,0 +1,26 @@
+"""List the OpenVINO devices: name, full name, optimisation capabilities and precisions.
+
+CPU, GPU and NPU are always shown; a device whose plugin cannot load here is
+listed as unavailable with the reason. AUTO picks among the available ones.
+"""
+
+HELP = "list the OpenVINO devices present and their capabilities"
+
+
+def add_arguments(parser):
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run(args):
+    import infer
+    from descentlab.table import format_table, to_json
+
+    found = infer.devices()
+    if args.json:
+        print(to_json(found))
+        return 0
+    rows = [[d["name"], "yes" if d["available"] else "no", d["full_name"] or "-",
+             ", ".join(d["precisions"]) or "-", d["reason"] or ", ".join(d["capabilities"])]
+            for d in found]
+    print(format_table(["device", "available", "full name", "precisions", "capabilities / why not"], rows))
+    return 0
