@@ -21,6 +21,11 @@ from pathlib import Path
 
 HOPS = ("onnx", "openvino", "int8")
 
+# Run as a script, this file's directory comes first on sys.path and its name would
+# shadow the ``export`` package it measures.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,5 +1,10 @@
 """Hop 3: NNCF post-training INT8 quantization of the FP32 OpenVINO IR.
 
+Affine 8-bit quantization of weights and activations with scales from a
+calibration set (Jacob et al. 2018, "Quantization and Training of Neural
+Networks for Efficient Integer-Arithmetic-Only Inference"; NNCF's
+``nncf.quantize`` adds fast bias correction).
+
 Calibration: ``subset_size`` samples drawn (seeded) from the training split, fed
 one by one. ``OverflowFix.ENABLE`` always: on CPUs without VNNI the 8-bit
 multiply-accumulate can saturate (shared/TERRAIN.md, "NNCF": worst INT8 drop
