@@ -1,5 +1,8 @@
-"""The lecture optimizers as ``torch.optim.Optimizer`` subclasses, and their registry."""
+"""The lecture optimizers as ``torch.optim.Optimizer`` subclasses, and their registry;
+``optimizers.schedules`` (learning-rate and momentum schedules) and
+``optimizers.clipping`` (gradient clipping)."""
 
+from . import clipping, schedules
 from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -22,5 +25,5 @@ from .sgd import SGD
 __all__ = [
     "AdaBelief", "Adadelta", "Adagrad", "AdaInject", "Adam", "AdamW", "AngularGrad", "DiffGrad",
     "LectureOptimizer", "LineSearch", "Momentum", "NAdam", "Nesterov", "RAdam", "RMSprop", "Rprop",
-    "SGD", "REGISTRY", "OptimInfo", "available", "create", "defaults", "info",
+    "SGD", "clipping", "schedules", "REGISTRY", "OptimInfo", "available", "create", "defaults", "info",
 ]
