@@ -44,6 +44,8 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
     """
     precisions = parse_precisions(precisions)
     check_max_accuracy_drop(max_accuracy_drop)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise NotADirectoryError(f"--out '{out_dir}' is a file, not a directory")
     import numpy as np  # after the argument checks: a typo fails before seconds of imports
     import torch
 
@@ -51,7 +53,11 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
     from train import datasets
 
     ckpt = checkpoints.load(checkpoint_path)
-    model = checkpoints.rebuild_model(ckpt)
+    try:
+        model = checkpoints.rebuild_model(ckpt)
+    except RuntimeError as exc:  # load_state_dict: the weights do not fit the model the checkpoint names
+        reason = " ".join(line.strip() for line in str(exc).splitlines()[:2])
+        raise ValueError(f"checkpoint '{checkpoint_path}': {reason}") from None
     spec = ckpt["dataset"]
     data = datasets.load(spec["name"], data_dir=data_dir or spec["data_dir"], seed=spec["seed"])
     if tuple(data.input_shape) != tuple(ckpt["model"]["input_shape"]):

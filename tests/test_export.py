@@ -268,6 +268,17 @@ def test_cli_missing_or_corrupt_checkpoint_exits_2(tmp_path, capsys, content, me
     assert message in err and err.count("\n") == 1
 
 
+def test_cli_weights_that_do_not_fit_or_an_out_file_exit_2(digits_mlp, tmp_path, capsys):
+    saved = checkpoint.load(digits_mlp[0] / "ckpt.pt")
+    saved["model_state"] = {k: v[:3] for k, v in saved["model_state"].items()}
+    checkpoint.save(tmp_path / "cut.pt", saved)
+    assert cli.main(["export", str(tmp_path / "cut.pt"), "--out", str(tmp_path / "o")]) == 2
+    assert "size mismatch" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert cli.main(["export", str(digits_mlp[0] / "ckpt.pt"), "--out", str(tmp_path / "file")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+
+
 # ---- every model of the zoo, every hop (untrained weights: the numbers are what is checked) ----
 
 ZOO = [("neuron", "sigmoid2"), ("logreg", "digits"), ("mlp", "digits"), ("cnn", "digits"), ("lenet", "digits")]
