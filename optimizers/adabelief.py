@@ -18,8 +18,9 @@ of github.com/juntang-zhuang/Adabelief-Optimizer with ``rectify=False`` and,
 by default, ``weight_decouple=False`` (L2 decay added to the gradient, as in
 the paper; the package defaults to decoupled decay, available here as
 ``decoupled_weight_decay=True``). eps defaults to 1e-16, the authors' value.
-No torch.optim counterpart. State keys: ``step``, ``exp_avg``, ``exp_avg_var``
-(the authors' names).
+No torch.optim counterpart; next to torch.optim.Adam, ``exp_avg_sq`` (EMA of
+g^2) becomes ``exp_avg_var`` (EMA of (g - m_t)^2, plus eps) and eps is used
+twice. State keys: ``step``, ``exp_avg``, ``exp_avg_var`` (the authors' names).
 """
 
 import torch

@@ -266,10 +266,10 @@ def beale(x):
 BEALE = {
     "nadam": ({"lr": 2e-2}, 2000, 1e-10),
     "radam": ({"lr": 5e-2}, 2000, 1e-10),
-    "adabelief": ({"lr": 2e-2}, 2000, 1e-10),
-    "diffgrad": ({"lr": 2e-2}, 2000, 1e-6),
-    "angulargrad": ({"lr": 2e-2}, 2000, 1e-6),
-    "adainject": ({"lr": 2e-2}, 2000, 1e-6),
+    "adabelief": ({"lr": 2e-2}, 1000, 1e-10),
+    "diffgrad": ({"lr": 5e-2}, 1000, 1e-7),
+    "angulargrad": ({"lr": 5e-2}, 1000, 1e-7),
+    "adainject": ({"lr": 5e-2}, 1000, 1e-7),
     "amsgrad": ({"lr": 2e-2}, 2000, 1e-8),
     "linesearch": ({"lrs": (1e-3, 1e-2, 5e-2, 0.1)}, 1000, 1e-8),
 }
