@@ -12,21 +12,23 @@ G_0 = initial_accumulator_value. ``eps_in_sqrt=True`` is the CS7015 code
 the default puts eps outside, as torch.optim.Adagrad does (same arguments,
 numbers and state keys ``step``, ``sum``).
 ``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors.
+``torch._foreach_*`` ops over many tensors; ``fused=True`` runs
+``_adagrad_kernel``, the step compiled into one pass over each tensor
+(base.py, ``compiled``).
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, new_step_counter
+from .base import LectureOptimizer, compiled, count_step, count_steps, new_step_counter
 
 
 class Adagrad(LectureOptimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, *, maximize=False, eps_in_sqrt=False, foreach=None):
+                 eps=1e-10, *, maximize=False, eps_in_sqrt=False, foreach=None, fused=None):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize, eps_in_sqrt=eps_in_sqrt,
-                                      foreach=foreach))
+                                      foreach=foreach, fused=fused))
 
     def init_state(self, param, group):
         return {
@@ -53,5 +55,28 @@ class Adagrad(LectureOptimizer):
         else:
             denom = torch._foreach_sqrt(Gs)
             torch._foreach_add_(denom, group["eps"])
-        lrs = [-group["lr"] / (1 + (t - 1) * group["lr_decay"]) for t in ts]
-        torch._foreach_addcdiv_(params, grads, denom, lrs)
+        torch._foreach_addcdiv_(params, grads, denom, [-lr for lr in _decayed_lrs(ts, group)])
+
+    def update_fused(self, params, grads, states, group):
+        lrs = torch.tensor(_decayed_lrs(count_steps(states), group), dtype=torch.float64)
+        compiled(_adagrad_kernel)(
+            params, grads, [state["sum"] for state in states], lrs, eps=group["eps"],
+            eps_in_sqrt=group["eps_in_sqrt"], weight_decay=group["weight_decay"],
+            maximize=group["maximize"])
+
+
+def _decayed_lrs(ts, group):
+    """eta_t = eta / (1 + (t - 1) * lr_decay) for each step number t."""
+    return [group["lr"] / (1 + (t - 1) * group["lr_decay"]) for t in ts]
+
+
+def _adagrad_kernel(params, grads, sums, lrs, *, eps, eps_in_sqrt, weight_decay, maximize):
+    """``update`` for every tensor, written for torch.compile (lrs is a tensor,
+    so that a new lr or step does not recompile)."""
+    for i, (param, grad, G) in enumerate(zip(params, grads, sums)):
+        grad = -grad if maximize else grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * param
+        G.addcmul_(grad, grad, value=1)
+        denom = (G + eps).sqrt() if eps_in_sqrt else G.sqrt() + eps
+        param.sub_(grad / denom * lrs[i])

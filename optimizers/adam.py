@@ -24,22 +24,24 @@ With the defaults, the same arguments, numbers and state keys (``step``,
 the same step over many tensors with ``torch._foreach_*`` ops, with the bias
 corrections folded into two scalars so each tensor is read the fewest times:
 sqrt(v) / c2 + eps = (sqrt(v) + eps * c2) / c2, with c2 = sqrt(1 - beta2^t).
+``fused=True`` runs ``_adam_kernel``, the same step compiled into one pass
+over each tensor (base.py, ``compiled``).
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, new_step_counter
+from .base import LectureOptimizer, compiled, count_step, count_steps, new_step_counter
 
 
 class Adam(LectureOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, bias_correction=True, *, maximize=False, eps_in_sqrt=False,
-                 decoupled_weight_decay=False, foreach=None):
+                 decoupled_weight_decay=False, foreach=None, fused=None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, bias_correction=bias_correction,
                                       maximize=maximize, eps_in_sqrt=eps_in_sqrt,
                                       decoupled_weight_decay=decoupled_weight_decay,
-                                      foreach=foreach))
+                                      foreach=foreach, fused=fused))
 
     def init_state(self, param, group):
         zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
@@ -80,16 +82,57 @@ class Adam(LectureOptimizer):
             v_maxes = [state["max_exp_avg_sq"] for state in states]
             torch._foreach_maximum_(v_maxes, vs)
             vs = v_maxes
-        if group["bias_correction"]:
-            c1 = [1 - beta1 ** t for t in ts]
-            c2 = [(1 - beta2 ** t) ** 0.5 for t in ts]
-        else:
-            c1 = c2 = [1.0] * len(ts)
-        eps = group["eps"]
+        step_sizes, eps_terms = _folded_scalars(ts, group)
         if group["eps_in_sqrt"]:
-            denom = torch._foreach_add(vs, [eps * c * c for c in c2])
-            torch._foreach_sqrt_(denom)                   # = c2 * sqrt(v^ + eps)
+            denom = torch._foreach_add(vs, eps_terms)
+            torch._foreach_sqrt_(denom)
         else:
             denom = torch._foreach_sqrt(vs)
-            torch._foreach_add_(denom, [eps * c for c in c2])  # = c2 * (sqrt(v^) + eps)
-        torch._foreach_addcdiv_(params, ms, denom, [-group["lr"] * b / a for a, b in zip(c1, c2)])
+            torch._foreach_add_(denom, eps_terms)
+        torch._foreach_addcdiv_(params, ms, denom, step_sizes)
+
+    def update_fused(self, params, grads, states, group):
+        ts = count_steps(states)
+        step_sizes, eps_terms = _folded_scalars(ts, group)
+        shrink = 1 - group["lr"] * group["weight_decay"]
+        coefs = torch.tensor([(a, e, shrink) for a, e in zip(step_sizes, eps_terms)], dtype=torch.float64)
+        beta1, beta2 = group["betas"]
+        v_maxes = [state["max_exp_avg_sq"] for state in states] if group["amsgrad"] else None
+        compiled(_adam_kernel)(
+            params, grads, [state["exp_avg"] for state in states],
+            [state["exp_avg_sq"] for state in states], v_maxes, coefs, beta1=beta1, beta2=beta2,
+            weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"],
+            maximize=group["maximize"], eps_in_sqrt=group["eps_in_sqrt"])
+
+
+def _folded_scalars(ts, group):
+    """Per tensor, the step size and eps term of the folded step
+    w -= step_size * m / (sqrt(v) + eps_term)  (or sqrt(v + eps_term)),
+    which equals the lecture's step with the bias corrections c1, c2."""
+    beta1, beta2 = group["betas"]
+    step_sizes, eps_terms = [], []
+    for t in ts:
+        c1, c2 = (1 - beta1 ** t, (1 - beta2 ** t) ** 0.5) if group["bias_correction"] else (1.0, 1.0)
+        step_sizes.append(-group["lr"] * c2 / c1)
+        eps_terms.append(group["eps"] * c2 * c2 if group["eps_in_sqrt"] else group["eps"] * c2)
+    return step_sizes, eps_terms
+
+
+def _adam_kernel(params, grads, ms, vs, v_maxes, coefs, *, beta1, beta2, weight_decay, decoupled,
+                 maximize, eps_in_sqrt):
+    """``update`` for every tensor, written for torch.compile: coefs[i] holds
+    tensor i's step size, eps term and decoupled-decay factor (tensors, so that
+    a new lr or step does not recompile)."""
+    for i, (param, grad, m, v) in enumerate(zip(params, grads, ms, vs)):
+        step_size, eps_term, shrink = coefs[i, 0], coefs[i, 1], coefs[i, 2]
+        grad = -grad if maximize else grad
+        if weight_decay != 0 and decoupled:
+            param.mul_(shrink)
+        elif weight_decay != 0:
+            grad = grad + weight_decay * param
+        m.lerp_(grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        if v_maxes is not None:
+            v = v_maxes[i].copy_(torch.maximum(v_maxes[i], v))
+        denom = (v + eps_term).sqrt() if eps_in_sqrt else v.sqrt() + eps_term
+        param.add_(m / denom * step_size)

@@ -26,6 +26,13 @@ TERRAIN.md). The base hands ``update_group`` chunks of about
 ``FAST_PATH_CHUNK_BYTES`` of parameters, so temporaries stay small and are
 reused by the allocator while small tensors still share one call.
 
+A subclass may also add ``update_fused(params, grads, states, group)``, used
+when the group says ``fused=True`` (torch.optim's flag, for Adam, AdamW, SGD
+and Adagrad): the whole group in one ``torch.compile``d kernel (see
+``compiled``) that reads and writes each element once, like torch's fused CPU
+kernels. It receives the raw ``.grad`` tensors and applies ``maximize`` and
+weight decay itself, so that they fuse too.
+
 This class owns the rest: argument checks (``ValueError`` naming the
 argument), param groups, lazy state, skipping parameters whose ``.grad`` is
 None, ``maximize``, L2 weight decay (added to the gradient, as in lecture 001
@@ -36,6 +43,7 @@ The order of those operations is torch.optim's: the gradient is negated for
 ``maximize`` first, then the L2 term is added, so our numbers match theirs.
 """
 
+import functools
 import math
 
 import torch
@@ -115,6 +123,19 @@ def _chunks(params):
         yield slice(start, len(params))
 
 
+@functools.cache
+def compiled(kernel):
+    """``torch.compile(kernel)``, built once per process and kernel.
+
+    The first call of each new set of shapes/flags compiles (seconds, once);
+    inductor keeps the generated code in its on-disk cache, so later processes
+    pay much less. Scalars that change from step to step (learning rate, bias
+    corrections) must reach the kernel as tensors: Python floats are baked
+    into the compiled code and would force a recompile on every change.
+    """
+    return torch.compile(kernel, fullgraph=True)
+
+
 def _defined_by(cls, name):
     return next((k for k in cls.__mro__ if name in vars(k)), None)
 
@@ -126,6 +147,8 @@ class LectureOptimizer(torch.optim.Optimizer):
         for name, value in defaults.items():
             if name in _CHECKS:
                 _check_number(name, value, *_CHECKS[name])
+        if defaults.get("fused") and defaults.get("foreach"):
+            raise ValueError("invalid fused=True with foreach=True: choose one")
         if "betas" in defaults:
             check_pair("betas", defaults["betas"], lambda v: 0 <= v < 1, "in [0, 1)")
         super().__init__(params, defaults)
@@ -151,6 +174,12 @@ class LectureOptimizer(torch.optim.Optimizer):
         fast = _defined_by(cls, "update_group")
         return fast is not None and issubclass(fast, _defined_by(cls, "update"))
 
+    @classmethod
+    def has_fused_path(cls):
+        """True when ``update_fused`` computes this class's own ``update``."""
+        fused = _defined_by(cls, "update_fused")
+        return fused is not None and issubclass(fused, _defined_by(cls, "update"))
+
     @torch.no_grad()
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
@@ -158,10 +187,14 @@ class LectureOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        fast = self.has_fast_path()
+        fast, fused = self.has_fast_path(), self.has_fused_path()
         for group in self.param_groups:
             params, states = self._live(group)
-            if fast and group.get("foreach") is not False:
+            if not params:
+                continue
+            if fused and group.get("fused"):
+                self.update_fused(params, [param.grad for param in params], states, group)
+            elif fast and group.get("foreach") is not False:
                 for part in _chunks(params):
                     grads = self.prepare_grads(params[part], group)
                     self.update_group(params[part], grads, states[part], group)

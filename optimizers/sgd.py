@@ -17,22 +17,24 @@ not (1 - dampening) * g_1 (the two agree for dampening = 0).
 Same arguments, numbers and state key (``momentum_buffer``) as torch.optim.SGD.
 For the lecture's forms see ``Momentum`` and ``Nesterov``.
 ``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors.
+``torch._foreach_*`` ops over many tensors; ``fused=True`` runs
+``_sgd_kernel``, the step compiled into one pass over each tensor (base.py,
+``compiled``).
 """
 
 import torch
 
-from .base import LectureOptimizer, check
+from .base import LectureOptimizer, check, compiled
 
 
 class SGD(LectureOptimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False, foreach=None):
+                 nesterov=False, *, maximize=False, foreach=None, fused=None):
         check("nesterov", nesterov, not nesterov or (momentum > 0 and dampening == 0),
               "False unless momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize, foreach=foreach))
+                                      maximize=maximize, foreach=foreach, fused=fused))
 
     def update(self, param, grad, state, group):
         mu = group["momentum"]
@@ -65,3 +67,27 @@ class SGD(LectureOptimizer):
             torch._foreach_add_(params, bufs, alpha=-lr * mu)
         else:
             torch._foreach_add_(params, bufs, alpha=-lr)
+
+    def update_fused(self, params, grads, states, group):
+        if group["momentum"] != 0 and any("momentum_buffer" not in state for state in states):
+            # A new buffer starts as a copy of the gradient; the kernel does the steady state.
+            self.update_group(params, self.prepare_grads(params, group), states, group)
+            return
+        bufs = [state["momentum_buffer"] for state in states] if group["momentum"] != 0 else None
+        compiled(_sgd_kernel)(
+            params, grads, bufs, torch.tensor(group["lr"], dtype=torch.float64),
+            momentum=group["momentum"], dampening=group["dampening"], nesterov=group["nesterov"],
+            weight_decay=group["weight_decay"], maximize=group["maximize"])
+
+
+def _sgd_kernel(params, grads, bufs, lr, *, momentum, dampening, nesterov, weight_decay, maximize):
+    """``update`` for every tensor, written for torch.compile (lr is a tensor,
+    so that a new lr does not recompile)."""
+    for i, (param, grad) in enumerate(zip(params, grads)):
+        grad = -grad if maximize else grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * param
+        if momentum != 0:
+            buf = bufs[i].mul_(momentum).add_(grad, alpha=1 - dampening)
+            grad = grad + momentum * buf if nesterov else buf
+        param.sub_(grad * lr)

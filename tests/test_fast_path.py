@@ -95,3 +95,41 @@ def test_step_counters_stay_torch_tensors():
     steps = [opt.state[p]["step"] for p in params]
     assert all(s.dim() == 0 and s.dtype == torch.float32 for s in steps)
     assert [s.item() for s in steps] == [6.0, 4.0, 6.0]  # None on steps 2 and 6
+
+
+# fused=True compiles one kernel per class and flag set (seconds each), so it
+# is checked on one group and the flag set that exercises the most branches.
+FUSED_CASES = [
+    ("adam", {"amsgrad": True, "maximize": True, "weight_decay": 0.05, "eps_in_sqrt": True}),
+    ("adamw", {}),
+    ("sgd", {"momentum": 0.9, "nesterov": True, "maximize": True, "weight_decay": 0.05}),
+    ("adagrad", {"lr_decay": 0.01, "initial_accumulator_value": 0.1, "maximize": True,
+                 "weight_decay": 0.05}),
+]
+
+
+@pytest.mark.parametrize("case", FUSED_CASES, ids=[case_id(c) for c in FUSED_CASES])
+def test_fused_path_equals_readable_path(case):
+    name, hp = case
+    runs = []
+    for path in ({"foreach": False}, {"fused": True}):
+        params = make_params()
+        opt = optimizers.create(name, params, lr=0.01, **hp, **path)
+        for t, grads in enumerate(gradient_stream(params, 12), 1):
+            if t == 7:  # a schedule's new lr must not need a recompile
+                opt.param_groups[0]["lr"] = 0.02
+                graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+            set_grads(params, grads)
+            opt.step()
+        runs.append((params, opt))
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == graphs
+    (slow, slow_opt), (fused, fused_opt) = runs
+    for p, q in zip(slow, fused):
+        torch.testing.assert_close(q, p, **TOL)
+        for key, value in slow_opt.state[p].items():
+            torch.testing.assert_close(fused_opt.state[q][key], value, **TOL)
+
+
+def test_fused_and_foreach_together_are_refused():
+    with pytest.raises(ValueError, match="fused"):
+        optimizers.Adam(make_params(), fused=True, foreach=True)
