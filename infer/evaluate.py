@@ -1,8 +1,7 @@
 """Accuracy, loss and confusion matrix of an OpenVINO IR on a data split.
 
-Batches go through an ``AsyncInferQueue`` (OpenVINO guide "Asynchronous
-inference"): with the THROUGHPUT hint the device runs several requests at
-once. NPU compiles only static shapes, so there the model is reshaped to
+Batches go through one synchronous infer request (see ``predict`` for why
+not an ``AsyncInferQueue``). NPU compiles only static shapes, so there the model is reshaped to
 ``batch_size`` and the last batch is padded. The loss is the training loss of
 the task (cross-entropy, lecture 000 "Optimization Problem"; MSE for
 regression), computed in float64 from the logits.
@@ -47,25 +46,23 @@ def evaluate(ir_path, x, y, device="CPU", *, batch_size=256, task="classificatio
 
 
 def predict(compiled, x, batch_size, *, pad=False):
-    """The model's first output for every sample of ``x``, batch by batch, requests in flight at once."""
-    import openvino as ov
+    """The model's first output for every sample of ``x``, one synchronous request per batch.
 
-    queue = ov.AsyncInferQueue(compiled, compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-    starts = range(0, len(x), batch_size)
-    chunks = [None] * len(starts)
-
-    def done(request, slot):
-        index, count = slot
-        chunks[index] = request.get_output_tensor(0).data[:count].copy()
-
-    queue.set_callback(done)
-    for index, start in enumerate(starts):
+    Not an ``AsyncInferQueue``: with torch's autograd threads alive in the same
+    process (``compare`` trains, then scores), destroying a compiled model whose
+    requests ran asynchronously deadlocks in OpenVINO 2026.4 on this CPU (the
+    executor thread waits for the GIL that the deallocating main thread holds;
+    cf. openvinotoolkit/openvino#37073, ultralytics#25923). The CPU plugin
+    already spreads one batch over its threads, so accuracy runs lose nothing.
+    """
+    request = compiled.create_infer_request()
+    chunks = []
+    for start in range(0, len(x), batch_size):
         batch = x[start:start + batch_size]
         count = len(batch)
         if pad and count < batch_size:
             batch = np.concatenate([batch, np.zeros((batch_size - count, *x.shape[1:]), np.float32)])
-        queue.start_async({0: batch}, (index, count))
-    queue.wait_all()
+        chunks.append(request.infer({0: batch})[0][:count].copy())
     return np.concatenate(chunks)
 
 
