@@ -14,8 +14,8 @@ arguments, numbers and state keys (``step``, ``prev``, ``step_size``). Rprop
 is a full-batch method; with noisy mini-batch gradients it loses its footing.
 
 ``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors, reusing one temporary per tensor
-(the sign of g_t * g_{t-1}, then the step factor, then sign(g_t)).
+``torch._foreach_*`` ops over many tensors, with one temporary per tensor,
+sign(g_t).
 """
 
 import torch
@@ -57,18 +57,18 @@ class Rprop(LectureOptimizer):
         count_steps(states)
         eta_minus, eta_plus = group["etas"]
         prevs, deltas = [state["prev"] for state in states], [state["step_size"] for state in states]
-        factors = torch._foreach_mul(grads, prevs)
-        torch._foreach_sign_(factors)
-        flipped = []
-        for factor in factors:
-            grew, flip = factor > 0, factor < 0
-            factor.fill_(1).masked_fill_(grew, eta_plus).masked_fill_(flip, eta_minus)
-            flipped.append(flip)
-        torch._foreach_mul_(deltas, factors)
+        # prev is rewritten below anyway, so it first holds sign(g_t * g_{t-1}),
+        # then the step factor: the only temporaries are masks (bytes, one at a time).
+        torch._foreach_mul_(prevs, grads)
+        torch._foreach_sign_(prevs)
+        for factor in prevs:
+            factor.masked_fill_(factor > 0, eta_plus).masked_fill_(factor < 0, eta_minus)
+            factor.masked_fill_(factor == 0, 1)
+        torch._foreach_mul_(deltas, prevs)
         torch._foreach_clamp_min_(deltas, group["step_sizes"][0])
         torch._foreach_clamp_max_(deltas, group["step_sizes"][1])
-        for prev, grad, flip in zip(prevs, grads, flipped):
-            prev.copy_(grad).masked_fill_(flip, 0)          # g_t, zeroed after a sign flip
-        for sign, prev in zip(factors, prevs):
-            torch.sign(prev, out=sign)
-        torch._foreach_addcmul_(params, factors, deltas, value=-1)
+        for prev, grad in zip(prevs, grads):
+            flipped = prev == eta_minus
+            prev.copy_(grad).masked_fill_(flipped, 0)          # g_t, zeroed after a sign flip
+        signs = torch._foreach_sign(prevs)
+        torch._foreach_addcmul_(params, signs, deltas, value=-1)
