@@ -17,21 +17,26 @@ The same arguments, numbers and state keys (``step``, ``mu_product``,
 and ``maximize``. Like torch, ``mu_product`` is a float32 scalar unless the
 default dtype is float64, even for float64 parameters: the product is rounded
 to that precision at every step.
+
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors, with 1 / sqrt(1 - beta2^t)
+folded into the two step sizes.
 """
 
 import torch
 
-from .base import LectureOptimizer, check, count_step, new_step_counter, scalar_step_dtype
+from .base import LectureOptimizer, check, count_step, count_steps, new_step_counter, scalar_step_dtype
 
 
 class NAdam(LectureOptimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
+                 foreach=None):
         check("momentum_decay", momentum_decay, momentum_decay >= 0, "a number >= 0")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
         zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
@@ -53,3 +58,24 @@ class NAdam(LectureOptimizer):
         denom = v.div(1 - beta2 ** t).sqrt_().add_(group["eps"])
         param.addcdiv_(grad, denom, value=-lr * (1 - mu) / (1 - mu_product))
         param.addcdiv_(m, denom, value=-lr * mu_next / (1 - mu_product * mu_next))
+
+    def update_group(self, params, grads, states, group):
+        ts = count_steps(states)
+        beta1, beta2 = group["betas"]
+        psi, lr = group["momentum_decay"], group["lr"]
+        mus = [beta1 * (1 - 0.5 * 0.96 ** (t * psi)) for t in ts]
+        mu_nexts = [beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi)) for t in ts]
+        products = [state["mu_product"] for state in states]
+        torch._foreach_mul_(products, mus)
+        mu_products = torch.stack(products).tolist()     # rounded as torch rounds them
+        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
+        torch._foreach_lerp_(ms, grads, 1 - beta1)
+        torch._foreach_mul_(vs, beta2)
+        torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+        c2 = [(1 - beta2 ** t) ** 0.5 for t in ts]       # sqrt(v^) + eps = (sqrt(v) + eps*c2) / c2
+        denom = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denom, [group["eps"] * c for c in c2])
+        torch._foreach_addcdiv_(params, grads, denom, [-lr * (1 - mu) / (1 - mp) * c
+                                                       for mu, mp, c in zip(mus, mu_products, c2)])
+        torch._foreach_addcdiv_(params, ms, denom, [-lr * mn / (1 - mp * mn) * c
+                                                    for mn, mp, c in zip(mu_nexts, mu_products, c2)])

@@ -18,19 +18,22 @@ The same arguments, numbers and state keys (``step``, ``exp_avg``,
 ``exp_avg_sq``) as torch.optim.RAdam, with its options
 ``decoupled_weight_decay`` (decay applied to the weights as in AdamW) and
 ``maximize``.
+
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter
 
 
 class RAdam(LectureOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 decoupled_weight_decay=False, *, maximize=False):
+                 decoupled_weight_decay=False, *, maximize=False, foreach=None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
         zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
@@ -53,3 +56,27 @@ class RAdam(LectureOptimizer):
             param.add_(m_hat * group["lr"] * adaptive * r_t, alpha=-1.0)
         else:
             param.add_(m_hat * group["lr"], alpha=-1.0)
+
+    def update_group(self, params, grads, states, group):
+        ts = count_steps(states)
+        beta1, beta2 = group["betas"]
+        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
+        torch._foreach_lerp_(ms, grads, 1 - beta1)
+        torch._foreach_mul_(vs, beta2)
+        torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+        rho_inf = 2 / (1 - beta2) - 1
+        rectified, steps = [], []
+        for i, t in enumerate(ts):
+            bias_correction2 = 1 - beta2 ** t
+            step = -group["lr"] / (1 - beta1 ** t)
+            rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
+            if rho_t > 5:
+                r_t = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                rectified.append(i)
+                steps.append(step * r_t * bias_correction2 ** 0.5)
+            else:
+                params[i].add_(ms[i], alpha=step)         # the first few steps only
+        if rectified:
+            denom = torch._foreach_sqrt([vs[i] for i in rectified])
+            torch._foreach_add_(denom, group["eps"])
+            torch._foreach_addcdiv_([params[i] for i in rectified], [ms[i] for i in rectified], denom, steps)
