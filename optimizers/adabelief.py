@@ -21,19 +21,22 @@ the paper; the package defaults to decoupled decay, available here as
 No torch.optim counterpart; next to torch.optim.Adam, ``exp_avg_sq`` (EMA of
 g^2) becomes ``exp_avg_var`` (EMA of (g - m_t)^2, plus eps) and eps is used
 twice. State keys: ``step``, ``exp_avg``, ``exp_avg_var`` (the authors' names).
+
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter
 
 
 class AdaBelief(LectureOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0, *,
-                 decoupled_weight_decay=False, maximize=False):
+                 decoupled_weight_decay=False, maximize=False, foreach=None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
         zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
@@ -49,3 +52,20 @@ class AdaBelief(LectureOptimizer):
         s.mul_(beta2).addcmul_(residual, residual, value=1 - beta2).add_(eps)
         denom = s.sqrt().div_((1 - beta2 ** t) ** 0.5).add_(eps)
         param.addcdiv_(m, denom, value=-group["lr"] / (1 - beta1 ** t))
+
+    def update_group(self, params, grads, states, group):
+        ts = count_steps(states)
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        ms, ss = [state["exp_avg"] for state in states], [state["exp_avg_var"] for state in states]
+        torch._foreach_lerp_(ms, grads, 1 - beta1)
+        residuals = torch._foreach_sub(grads, ms)
+        torch._foreach_mul_(ss, beta2)
+        torch._foreach_addcmul_(ss, residuals, residuals, 1 - beta2)
+        torch._foreach_add_(ss, eps)
+        del residuals  # freed before denom is allocated: one temporary per tensor at a time
+        c1 = [1 - beta1 ** t for t in ts]
+        c2 = [(1 - beta2 ** t) ** 0.5 for t in ts]   # sqrt(s^) + eps = (sqrt(s) + eps*c2) / c2
+        denom = torch._foreach_sqrt(ss)
+        torch._foreach_add_(denom, [eps * c for c in c2])
+        torch._foreach_addcdiv_(params, ms, denom, [-group["lr"] * b / a for a, b in zip(c1, c2)])

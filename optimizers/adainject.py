@@ -17,20 +17,23 @@ are folded into the step size (as in their diffGrad). Their state also keeps
 a ``previous_grad`` that never enters the update; it is left out. State
 keys: ``step``, ``exp_avg``, ``exp_avg_sq``, ``previous_data`` (the authors'
 names). No torch.optim counterpart.
+
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter
 
 K = 2  # the injection's divisor, fixed in the authors' code
 
 
 class AdaInject(LectureOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
-                 maximize=False):
+                 maximize=False, foreach=None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
         zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
@@ -50,3 +53,31 @@ class AdaInject(LectureOptimizer):
         state["previous_data"].copy_(param)
         step_size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
         param.addcdiv_(m, denom, value=-step_size)
+
+    def update_group(self, params, grads, states, group):
+        ts = count_steps(states)
+        beta1, beta2 = group["betas"]
+        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
+        previous = [state["previous_data"] for state in states]
+        # previous_data is overwritten with w_t below, so it holds the injected
+        # gradient (g + (w_{t-1} - w_t) * g^2) / K in between (t > 1).
+        later = [i for i, t in enumerate(ts) if t > 1]
+        injected = list(grads)
+        if later:
+            inject = [previous[i] for i in later]
+            later_grads = [grads[i] for i in later]
+            torch._foreach_sub_(inject, [params[i] for i in later])
+            torch._foreach_mul_(inject, later_grads)
+            torch._foreach_mul_(inject, later_grads)
+            torch._foreach_add_(inject, later_grads)
+            torch._foreach_div_(inject, K)
+            for i in later:
+                injected[i] = previous[i]
+        torch._foreach_lerp_(ms, injected, 1 - beta1)
+        torch._foreach_mul_(vs, beta2)
+        torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+        denom = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denom, group["eps"])
+        torch._foreach_copy_(previous, params)
+        step_sizes = [-group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t) for t in ts]
+        torch._foreach_addcdiv_(params, ms, denom, step_sizes)

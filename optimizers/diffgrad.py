@@ -19,18 +19,21 @@ lecture's sqrt(v^_t) + eps with eps scaled by 1/sqrt(1 - beta2^t), unlike
 torch.optim.Adam. The stored previous gradient includes the L2 decay term,
 as theirs does. State keys: ``step``, ``exp_avg``, ``exp_avg_sq``,
 ``previous_grad`` (the authors' names).
+
+``update_group`` (used unless ``foreach=False``) is the same step with
+``torch._foreach_*`` ops over many tensors.
 """
 
 import torch
 
-from .base import LectureOptimizer, count_step, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter
 
 
 class DiffGrad(LectureOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
-                 maximize=False):
+                 maximize=False, foreach=None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
         zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
@@ -48,3 +51,23 @@ class DiffGrad(LectureOptimizer):
         state["previous_grad"].copy_(grad)
         step_size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
         param.addcdiv_(m * friction, denom, value=-step_size)
+
+    def update_group(self, params, grads, states, group):
+        ts = count_steps(states)
+        beta1, beta2 = group["betas"]
+        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
+        torch._foreach_lerp_(ms, grads, 1 - beta1)
+        torch._foreach_mul_(vs, beta2)
+        torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+        denom = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denom, group["eps"])
+        # previous_grad is overwritten with g_t at the end, so it holds the
+        # friction, then friction * m, in between: no second temporary.
+        previous = [state["previous_grad"] for state in states]
+        torch._foreach_sub_(previous, grads)
+        torch._foreach_abs_(previous)
+        torch._foreach_sigmoid_(previous)
+        torch._foreach_mul_(previous, ms)
+        step_sizes = [-group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t) for t in ts]
+        torch._foreach_addcdiv_(params, previous, denom, step_sizes)
+        torch._foreach_copy_(previous, grads)

@@ -56,7 +56,7 @@ def test_fast_path_in_one_chunk(name):
 def test_entries_without_a_fast_path_are_the_known_ones():
     """New entries get a fast path, or are listed here on purpose."""
     readable_only = {n for n in optimizers.available() if n not in FAST}
-    assert readable_only <= {"adabelief", "diffgrad", "angulargrad", "adainject", "linesearch"}
+    assert readable_only <= {"angulargrad", "linesearch"}
 
 
 def test_fast_path_is_used_by_default_and_foreach_false_turns_it_off(monkeypatch):
