@@ -16,7 +16,7 @@ from .bench_onnxruntime import bench_onnx
 from .bench_openvino import bench_ir
 from .bench_torch import bench_checkpoint
 from .devices import check_device
-from .files import beside, irs, is_compare_dir, manifest, run_dirs
+from .files import beside, input_shape, irs, is_compare_dir, manifest, run_dirs
 from .runtime import read_model, sample_shape
 
 HINTS = ("latency", "throughput")
@@ -70,10 +70,10 @@ def _inputs(path, xml, batch):
     """Seeded random samples of the model's input shape: one at batch 1, one at ``batch``."""
     shape = sample_shape(read_model(xml))
     if -1 in shape:
-        recorded = manifest(path if path.is_dir() else path.parent).get("input_shape")
+        recorded = input_shape(manifest(path if path.is_dir() else path.parent))
         if not recorded:
-            raise ValueError(f"'{xml}' has a dynamic sample shape and no manifest.json gives input_shape")
-        shape = tuple(recorded)
+            raise ValueError(f"'{xml}' has a dynamic sample shape and no manifest.json gives the input shape")
+        shape = recorded
     many = np.random.default_rng(0).random((batch, *shape), dtype=np.float32)
     return np.ascontiguousarray(many[:1]), many
 

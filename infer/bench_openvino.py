@@ -18,26 +18,31 @@ from .timing import latency_loop, latency_stats, timed
 NO_CACHE = {"CACHE_DIR": ""}
 
 
-def bench_ir(xml, one, many, *, device, seconds, hint="throughput", nireq=None, threads=None):
-    """Latency at batch 1 (``one``) and throughput at batch ``len(many)``, with compile and first-inference times."""
+def bench_ir(xml, one, many, *, device, seconds, hint="throughput", nireq=None, threads=None, config=None):
+    """Latency at batch 1 (``one``) and throughput at batch ``len(many)``, with compile and first-inference times.
+
+    ``config``: extra compile properties (``NUM_STREAMS``, ``INFERENCE_PRECISION_HINT``, ...)
+    for both measurements, e.g. to compare settings.
+    """
     import time
 
     import openvino as ov
 
     ov_core = core()
-    config = dict(NO_CACHE)
+    settings = dict(NO_CACHE)
     if threads and device.split(".")[0] == "CPU":
-        config["INFERENCE_NUM_THREADS"] = threads
+        settings["INFERENCE_NUM_THREADS"] = threads
+    settings.update(config or {})
 
     model = read_model(xml, ov_core)
     model.reshape([1, *one.shape[1:]])
-    latency_model = compile_model(model, device, "LATENCY", ov_core=ov_core, config=config)
+    latency_model = compile_model(model, device, "LATENCY", ov_core=ov_core, config=settings)
     request = latency_model.create_infer_request()
     request.set_input_tensor(ov.Tensor(one))
     latency = latency_stats(latency_loop(request.infer, seconds))
 
     model.reshape([len(many), *many.shape[1:]])
-    compiled, compile_ms = timed(lambda: compile_model(model, device, hint, ov_core=ov_core, config=config))
+    compiled, compile_ms = timed(lambda: compile_model(model, device, hint, ov_core=ov_core, config=settings))
     requests = nireq or compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
     queue = ov.AsyncInferQueue(compiled, requests)
     for each in queue:

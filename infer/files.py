@@ -72,6 +72,12 @@ def dataset_name(info):
     return dataset.get("name") if isinstance(dataset, dict) else dataset
 
 
+def input_shape(info):
+    """The per-sample input shape a manifest records (``input.shape`` without "batch"), else None."""
+    shape = (info.get("input") or {}).get("shape")
+    return tuple(shape[1:]) if shape else None
+
+
 def beside(ir_or_dir, name):
     """``name`` in the export directory of an IR file or directory, if it exists."""
     path = Path(ir_or_dir)

@@ -29,7 +29,7 @@ def evaluate_path(path, *, dataset=None, device="CPU", data_dir=None, batch_size
     compare = is_compare_dir(path)
     runs = run_dirs(path) if compare else {(path if path.is_dir() else path.parent).name: path}
     name = dataset or _dataset_of(path, runs, compare)
-    x, y, task = _test_split(name, data_dir)
+    x, y, task = _test_split(name, data_dir if data_dir is not None else _recorded_data_dir(runs))
     torch_accuracy = _torch_accuracies(path) if compare else {}
     results = {}
     for run, location in runs.items():
@@ -62,6 +62,15 @@ def _dataset_of(path, runs, compare):
         if found:
             return found
     raise UserError(f"no manifest.json beside '{path}' names the dataset; pass --dataset")
+
+
+def _recorded_data_dir(runs):
+    """The data directory the training run used, as its export manifest records it."""
+    for location in runs.values():
+        dataset = manifest(location if location.is_dir() else location.parent).get("dataset")
+        if isinstance(dataset, dict) and dataset.get("data_dir"):
+            return dataset["data_dir"]
+    return None
 
 
 def _torch_accuracies(compare_dir):
