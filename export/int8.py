@@ -47,11 +47,11 @@ def quantize_int8(fp32_xml, calibration_x, out_path, *, subset_size=300, seed=0,
     calibration = nncf.Dataset([calibration_x[i:i + 1] for i in np.sort(picked)])
     advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(OVERFLOW_FIX))
     model = ov.Core().read_model(fp32_xml)
+    x, y = _as_arrays(validation) if validation is not None else (None, None)
 
     if max_accuracy_drop is None:
         quantized = nncf.quantize(model, calibration, subset_size=len(picked), advanced_parameters=advanced)
     else:
-        x, y = _as_arrays(validation)
         quantized = nncf.quantize_with_accuracy_control(
             model, calibration, nncf.Dataset(list(zip(np.split(x, len(x)), y)), lambda item: item[0]),
             _validate, max_drop=max_accuracy_drop, subset_size=len(picked),
@@ -66,7 +66,6 @@ def quantize_int8(fp32_xml, calibration_x, out_path, *, subset_size=300, seed=0,
         # INT8 file differs from the FP32 one by the quantization alone
         ov.save_model(quantized, tmp / out_path.name, compress_to_fp16=False)
         if validation is not None:
-            x, y = _as_arrays(validation)
             report["accuracy_fp32"] = accuracy(compile_f32(model), x, y)
             report["accuracy_int8"] = accuracy(compile_f32(ov.Core().read_model(tmp / out_path.name)), x, y)
     return report
