@@ -46,6 +46,9 @@ def to_onnx(model, example, path):
     batches = {"example": example, "single": example[:1]}
     with _eval_mode(model), torch.no_grad():
         expected = {k: model(v).numpy() for k, v in batches.items()}
+        if not np.isfinite(expected["example"]).all():
+            raise ValueError(f"{type(model).__name__} gives non-finite logits on the example batch "
+                             "(a diverged run?): nothing to compare an export with")
         with staged(path.parent) as tmp:
             staged_path = tmp / path.name
             _export(model, example, staged_path)

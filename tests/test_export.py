@@ -108,6 +108,15 @@ def test_onnx_mismatch_fails_and_keeps_the_previous_file(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_onnx_refuses_a_diverged_model(tmp_path):
+    model = nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.fill_(float("nan"))
+    with pytest.raises(ValueError, match="non-finite"):
+        export.to_onnx(model, torch.randn(4, 3), tmp_path / "model.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_onnx_needs_a_batch_of_two(small, tmp_path):
     with pytest.raises(ValueError, match="at least 2 samples"):
         export.to_onnx(small[0], torch.randn(1, 1, 8, 8), tmp_path / "model.onnx")
