@@ -46,23 +46,37 @@ def evaluate(ir_path, x, y, device="CPU", *, batch_size=256, task="classificatio
 
 
 def predict(compiled, x, batch_size, *, pad=False):
-    """The model's first output for every sample of ``x``, one synchronous request per batch.
+    """The model's first output for every sample of ``x``, batch by batch, requests in flight at once.
 
-    Not an ``AsyncInferQueue``: with torch's autograd threads alive in the same
-    process (``compare`` trains, then scores), destroying a compiled model whose
-    requests ran asynchronously deadlocks in OpenVINO 2026.4 on this CPU (the
-    executor thread waits for the GIL that the deallocating main thread holds;
-    cf. openvinotoolkit/openvino#37073, ultralytics#25923). The CPU plugin
-    already spreads one batch over its threads, so accuracy runs lose nothing.
+    No Python callback: OpenVINO would call it from its own threads, which
+    then need the GIL, and destroying the compiled model while one of them
+    waits for it deadlocks (seen under load). Instead the loop takes the next
+    idle request, collects the batch it finished, and starts the next one.
     """
-    request = compiled.create_infer_request()
-    chunks = []
-    for start in range(0, len(x), batch_size):
+    import openvino as ov
+
+    queue = ov.AsyncInferQueue(compiled, compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+    starts = range(0, len(x), batch_size)
+    chunks = [None] * len(starts)
+    running = {}  # request id -> (batch index, real samples in it)
+
+    def collect(request_id):
+        index, count = running.pop(request_id)
+        chunks[index] = queue[request_id].get_output_tensor(0).data[:count].copy()
+
+    for index, start in enumerate(starts):
         batch = x[start:start + batch_size]
         count = len(batch)
         if pad and count < batch_size:
             batch = np.concatenate([batch, np.zeros((batch_size - count, *x.shape[1:]), np.float32)])
-        chunks.append(request.infer({0: batch})[0][:count].copy())
+        request_id = queue.get_idle_request_id()  # blocks until a request is free
+        if request_id in running:
+            collect(request_id)
+        running[request_id] = (index, count)
+        queue.start_async({0: batch})  # starts that same idle request
+    queue.wait_all()
+    for request_id in list(running):
+        collect(request_id)
     return np.concatenate(chunks)
 
 
