@@ -2,6 +2,7 @@
 one, never half of one. Every result file of descentlab goes through here."""
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -28,7 +29,18 @@ def write_text(path, text):
 
 
 def write_json(path, data):
-    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    """Strict JSON: NaN and Inf (a diverged run's losses) are written as null."""
+    write_text(path, json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def save_torch(path, obj):

@@ -26,7 +26,7 @@ INVALID = {
     "method": "no-such-method",
     "c": 1.5,
     "shrink": 1.5,
-    "max_backtracks": 0,
+    "max_backtracks": -1,
 }
 FLAGS = {"maximize", "nesterov", "ema", "amsgrad", "bias_correction", "eps_in_sqrt", "centered",
          "decoupled_weight_decay", "foreach"}

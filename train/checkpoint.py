@@ -10,6 +10,8 @@ One ``torch.save`` dict that ``torch.load(weights_only=True)`` can read::
     history     the History as a dict of lists
     config      the run's configuration (epochs, batch size, schedule, ...)
     epoch       epochs completed
+    resume      (optional) what continuing the run needs: the batch generator's
+                state, the schedule's state_dict
 """
 
 import hashlib
@@ -22,7 +24,8 @@ KEYS = ("model", "model_state", "dataset", "optimizer", "history", "config", "ep
 def save(path, checkpoint):
     from descentlab.io import save_torch
 
-    save_torch(path, {"format": FORMAT, **{k: checkpoint[k] for k in KEYS}})
+    extra = {"resume": checkpoint["resume"]} if "resume" in checkpoint else {}
+    save_torch(path, {"format": FORMAT, **{k: checkpoint[k] for k in KEYS}, **extra})
 
 
 def load(path):

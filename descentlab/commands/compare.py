@@ -1,0 +1,78 @@
+"""The main job: train one model per optimizer from the same initial weights and the
+same data order, export each to OpenVINO IR (fp32, fp16, int8), score each on the
+chosen OpenVINO device, and write results.json, report.md and plots into --out.
+
+With no options: every optimizer on the embedded 8x8 digits with an MLP, a few
+minutes on 2 CPU cores. The serious run:
+  descentlab compare --dataset fashion-mnist --model cnn --epochs 5 --batch-size 128
+"""
+
+from descentlab import arguments
+
+HELP = "train one model per optimizer, export to OpenVINO, report who wins"
+
+
+def add_arguments(parser):
+    from train.settings import PRECISIONS, CompareConfig
+
+    d = CompareConfig()
+    parser.add_argument("--dataset", default=d.dataset, help=f"default {d.dataset}")
+    parser.add_argument("--model", default=d.model, help=f"default {d.model}")
+    parser.add_argument("--model-option", type=arguments.assignment, action="append", default=[],
+                        metavar="NAME=VALUE", help="a model option, e.g. variant=fmnist_2c2d (repeatable)")
+    parser.add_argument("--optimizers", type=arguments.name_list, default=(), metavar="A,B,C",
+                        help="registry names (default: all)")
+    parser.add_argument("--epochs", type=arguments.positive_int, default=d.epochs,
+                        help=f"default {d.epochs}")
+    parser.add_argument("--batch-size", type=arguments.batch_size, default=d.batch_size, metavar="B|full",
+                        help=f"default {d.batch_size}")
+    parser.add_argument("--seeds", type=arguments.int_list, default=d.seeds, metavar="0,1,2",
+                        help="one run per seed; mean ± std over them (default 0)")
+    parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[],
+                        metavar="NAME=VALUE", help="learning rate of one optimizer (repeatable)")
+    parser.add_argument("--tune-lr", action="store_true",
+                        help="search each optimizer's lr on the validation set first")
+    parser.add_argument("--tune-epochs", type=arguments.positive_int, default=d.tune_epochs,
+                        help=f"epochs per lr trial (default {d.tune_epochs})")
+    parser.add_argument("--schedule", help="learning-rate schedule for every run")
+    parser.add_argument("--schedule-option", type=arguments.assignment, action="append", default=[],
+                        metavar="NAME=VALUE")
+    parser.add_argument("--clip-norm", type=arguments.positive_float, help="clip gradients to this global norm")
+    parser.add_argument("--device", default=d.device, help="OpenVINO device (default CPU)")
+    parser.add_argument("--precisions", type=arguments.name_list, default=d.precisions, metavar="fp32,fp16,int8",
+                        help=f"IR precisions to export and score (default {','.join(PRECISIONS)}; "
+                             "'none' skips OpenVINO)")
+    parser.add_argument("--target-accuracy", type=float,
+                        help="for 'epochs to target' (default: 98%% of the winner's accuracy)")
+    parser.add_argument("--data-dir", help="directory holding the dataset files (the only place looked in)")
+    parser.add_argument("--workers", type=arguments.positive_int, default=1,
+                        help="runs trained in parallel processes (timings then share the CPU)")
+    parser.add_argument("--out", help="output directory (default runs/compare-DATASET-MODEL-TIME)")
+    parser.add_argument("--resume", action="store_true", help="continue a killed comparison in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def run(args):
+    import datetime
+
+    from train.compare import run_compare
+    from train.settings import CompareConfig
+    from train.report import headline, torch_table
+
+    if args.resume and not args.out:
+        raise ValueError("--resume needs the --out directory of the comparison to continue")
+    precisions = () if args.precisions == ("none",) else args.precisions
+    config = CompareConfig(dataset=args.dataset, model=args.model, model_kwargs=dict(args.model_option),
+                           optimizers=args.optimizers, epochs=args.epochs, batch_size=args.batch_size,
+                           seeds=args.seeds, lr=dict(args.lr), tune_lr=args.tune_lr,
+                           tune_epochs=args.tune_epochs, schedule=args.schedule,
+                           schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
+                           device=args.device, precisions=precisions, data_dir=args.data_dir,
+                           workers=args.workers, target_accuracy=args.target_accuracy)
+    out = args.out or f"runs/compare-{args.dataset}-{args.model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    results = run_compare(config, out, resume=args.resume, quiet=args.quiet)
+    print(headline(results).replace("**", ""))
+    print()
+    print(torch_table(results))
+    print(f"\nreport: {out}/report.md   results: {out}/results.json")
+    return 0

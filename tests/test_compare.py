@@ -1,0 +1,174 @@
+"""`descentlab compare`: outputs of the contract, resume after a kill, divergence,
+bad input -> exit 2, and the OpenVINO stage end to end."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from descentlab.cli import main
+from train import compare as compare_module
+from train import run as run_module
+from train.compare import run_compare
+from train.settings import CompareConfig
+
+SMALL = CompareConfig(dataset="digits", model="logreg", optimizers=("sgd", "adam", "rprop"),
+                      epochs=2, batch_size=64, precisions=())
+
+
+def numbers(results):
+    """Everything in results.json but wall-clock times."""
+    out = []
+    for r in results["runs"]:
+        h = r["history"]
+        out.append((r["optimizer"], r["seed"], h["step_loss"], h["train_loss"], h["val_loss"],
+                    h["val_accuracy"], r["torch"], r["diverged"]))
+    return out
+
+
+def test_outputs_follow_the_contract(tmp_path):
+    results = run_compare(dataclasses.replace(SMALL, seeds=(0, 1)), tmp_path / "c", quiet=True)
+    saved = json.loads((tmp_path / "c" / "results.json").read_text())
+    assert saved["dataset"] == "digits" and saved["model"] == "logreg" and saved["epochs"] == 2
+    assert saved["device"] == "CPU"
+    assert len(saved["runs"]) == 6
+    for run in saved["runs"]:
+        assert {"optimizer", "seed", "hparams", "diverged", "history", "torch", "openvino",
+                "train_seconds"} <= set(run)
+        assert {"train_loss", "val_accuracy"} <= set(run["history"])
+        assert {"test_accuracy", "test_loss"} <= set(run["torch"])
+        assert (tmp_path / "c" / f"{run['optimizer']}-seed{run['seed']}" / "checkpoint.pt").is_file()
+    accs = [row["test_accuracy_mean"] for row in saved["summary"]]
+    assert accs == sorted(accs, reverse=True)
+    sgd = next(row for row in saved["summary"] if row["optimizer"] == "sgd")
+    per_seed = [r["torch"]["test_accuracy"] for r in saved["runs"] if r["optimizer"] == "sgd"]
+    assert sgd["test_accuracy_mean"] == pytest.approx(sum(per_seed) / 2)
+    report = (tmp_path / "c" / "report.md").read_text()
+    assert report.index("| 1 | " + saved["summary"][0]["optimizer"]) < report.index("| 3 | ")
+    for png in ("loss.png", "accuracy.png", "loss_time.png", "final_accuracy.png"):
+        assert (tmp_path / "c" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"({png})" in report
+    assert results["summary"] == saved["summary"]
+
+
+def test_killed_comparison_resumes_to_the_same_numbers(tmp_path, monkeypatch):
+    uninterrupted = run_compare(SMALL, tmp_path / "a", quiet=True)
+
+    real_save = run_module._save
+
+    def killed_after_adam_epoch_1(path, config, *args):
+        real_save(path, config, *args)
+        if config.optimizer == "adam" and args[-2] == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_save", killed_after_adam_epoch_1)
+    with pytest.raises(KeyboardInterrupt):
+        run_compare(SMALL, tmp_path / "b", quiet=True)
+    assert (tmp_path / "b" / "sgd-seed0" / "run.json").is_file()
+    assert not (tmp_path / "b" / "adam-seed0" / "run.json").exists()
+    monkeypatch.undo()
+
+    trained = []
+    real_train = compare_module.train_run
+
+    def counting(config, *args, **kw):
+        trained.append(config.optimizer)
+        return real_train(config, *args, **kw)
+
+    monkeypatch.setattr(compare_module, "train_run", counting)
+    resumed = run_compare(SMALL, tmp_path / "b", resume=True, quiet=True)
+    assert trained == ["adam", "rprop"]  # sgd was finished and is not redone
+    assert numbers(resumed) == numbers(uninterrupted)
+
+
+def test_divergence_is_kept_and_the_comparison_goes_on(tmp_path):
+    cfg = dataclasses.replace(SMALL, model="mlp", optimizers=("sgd", "adam"), lr={"sgd": 1e4})
+    results = run_compare(cfg, tmp_path / "d", quiet=True)
+    runs = {r["optimizer"]: r for r in results["runs"]}
+    assert runs["sgd"]["diverged"] and runs["sgd"]["diverged_epoch"] == 1
+    assert not runs["adam"]["diverged"] and runs["adam"]["torch"]["test_accuracy"] > 0.8
+    text = (tmp_path / "d" / "results.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    json.loads(text)
+    assert "Diverged: sgd" in (tmp_path / "d" / "report.md").read_text()
+
+
+def test_tune_lr_picks_the_best_of_the_grid(tmp_path):
+    cfg = dataclasses.replace(SMALL, optimizers=("sgd",), tune_lr=True, tune_epochs=1)
+    results = run_compare(cfg, tmp_path / "t", quiet=True)
+    tuning = results["tuning"]["sgd"]
+    lrs = [t["lr"] for t in tuning["trials"]]
+    assert {1e-4, 1e-3, 1e-2, 1e-1, 1.0} <= set(lrs) and len(lrs) == 7
+    best = max((t for t in tuning["trials"] if t["score"] is not None),
+               key=lambda t: (t["score"], -t["val_loss"]))
+    assert tuning["best_lr"] == best["lr"]
+    assert results["runs"][0]["hparams"]["lr"] == best["lr"]
+
+
+def test_openvino_stage_fills_every_precision(tmp_path):
+    cfg = dataclasses.replace(SMALL, model="mlp", optimizers=("adam",), epochs=3,
+                              precisions=("fp32", "fp16", "int8"))
+    results = run_compare(cfg, tmp_path / "o", quiet=True)
+    run = results["runs"][0]
+    torch_acc = run["torch"]["test_accuracy"]
+    assert run["openvino"]["fp32"]["test_accuracy"] == pytest.approx(torch_acc, abs=1e-9)
+    assert abs(run["openvino"]["fp16"]["test_accuracy"] - torch_acc) <= 0.01
+    assert abs(run["openvino"]["int8"]["test_accuracy"] - torch_acc) <= 0.03
+    for name in ("model.onnx", "model_fp32.xml", "model_fp16.bin", "model_int8.xml", "manifest.json"):
+        assert (tmp_path / "o" / "adam-seed0" / name).is_file()
+    assert (tmp_path / "o" / "openvino.png").is_file()
+    assert "INT8" in (tmp_path / "o" / "report.md").read_text()
+
+
+def exit_code(argv):
+    """descentlab's exit code; argparse's own usage errors exit through SystemExit."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--optimizers", "adma"], "did you mean 'adam'"),
+    (["--lr", "adam=-1"], "LR > 0"),
+    (["--lr", "nadam=0.1", "--optimizers", "adam"], "not among"),
+    (["--batch-size", "zero"], "positive integer"),
+    (["--dataset", "fashion-mnist", "--data-dir", "EMPTY"], "train-images"),
+    (["--dataset", "nope"], "unknown dataset"),
+    (["--device", "NPU"], "not available here"),
+    (["--precisions", "fp8"], "unknown precision"),
+])
+def test_bad_input_exits_2_with_one_line(argv, message, tmp_path, capsys):
+    argv = [str(tmp_path) if a == "EMPTY" else a for a in argv]
+    assert exit_code(["compare", "--out", str(tmp_path / "x"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x" / "results.json").exists()
+
+
+def test_resume_needs_out(capsys):
+    assert exit_code(["compare", "--resume"]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_existing_comparison_is_not_overwritten(tmp_path, capsys):
+    run_compare(dataclasses.replace(SMALL, optimizers=("sgd",), epochs=1), tmp_path / "c", quiet=True)
+    before = (tmp_path / "c" / "results.json").read_text()
+    assert main(["compare", "--out", str(tmp_path / "c"), "--optimizers", "sgd", "--epochs", "1"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (tmp_path / "c" / "results.json").read_text() == before
+
+
+def test_cli_prints_the_table_and_help_is_fast(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "descentlab", "compare", "--optimizers", "sgd,adam",
+                          "--model", "logreg", "--epochs", "1", "--precisions", "none",
+                          "--out", str(tmp_path / "c")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "| 1 |" in out.stdout and "report:" in out.stdout
+    help_run = subprocess.run([sys.executable, "-X", "importtime", "-m", "descentlab", "--help"],
+                              capture_output=True, text=True, timeout=60)
+    assert help_run.returncode == 0
+    assert " torch" not in help_run.stderr.replace("|", " ")  # no torch import at start-up

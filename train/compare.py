@@ -1,0 +1,272 @@
+"""``descentlab compare``: one model per optimizer, a fair fight, one report.
+
+Fairness: for a given seed every optimizer starts from the same initial
+weights (``models.create(..., seed=seed)``) and sees the same mini-batches in
+the same order (one ``torch.Generator`` seeded with ``seed``). Several seeds
+give mean +- std. Each run is then exported to OpenVINO (ONNX, IR FP32/FP16,
+NNCF INT8) and scored on the chosen device.
+
+The output directory (contract section 4)::
+
+    compare.json            the settings (checked again on --resume)
+    tuning.json             the learning-rate search, with --tune-lr
+    <optimizer>-seed<k>/    checkpoint.pt, run.json, model.onnx, model_<p>.xml/.bin, manifest.json
+    results.json, report.md, *.png
+
+Every file is written atomically, and ``run.json`` only when a run is
+complete, so a comparison killed at any moment resumes with ``--resume``:
+finished runs are read back, an interrupted run continues from its last epoch.
+"""
+
+import dataclasses
+import functools
+import json
+import math
+import os
+import platform
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import optimizers
+from descentlab import io
+from descentlab.errors import UserError
+from train import datasets, objective, report, tune
+from train.history import History
+from train.settings import PRECISIONS
+from train.progress import Progress
+from train.run import train_run, validate
+
+RUN_RESULT = "run.json"
+
+
+def check(config):
+    """Everything that can be wrong with the settings, before any training."""
+    for name in config.names:
+        optimizers.info(name)
+    for name in config.lr:
+        if name not in config.names:
+            raise ValueError(f"--lr {name}=...: '{name}' is not among the compared optimizers")
+        if not (isinstance(config.lr[name], float) and config.lr[name] > 0):
+            raise ValueError(f"--lr {name}: the learning rate must be > 0, got {config.lr[name]!r}")
+    for p in config.precisions:
+        if p not in PRECISIONS:
+            raise ValueError(f"unknown precision '{p}' (choose from {', '.join(PRECISIONS)})")
+    if not config.seeds:
+        raise ValueError("--seeds needs at least one seed")
+    if config.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {config.workers}")
+    for name in config.names:
+        validate(config.run_config(name, config.seeds[0]))
+    if config.precisions:
+        import infer
+
+        infer.check_device(config.device)
+
+
+def run_compare(config, out_dir, resume=False, quiet=False):
+    """Run (or finish) a comparison into ``out_dir``; returns the results dict."""
+    check(config)
+    out = Path(out_dir)
+    _claim(out, config, resume)
+    dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
+
+    lrs, tuned = dict(config.lr), None
+    if config.tune_lr:
+        tuned = tune.tune_all(config, dataset, out / "tuning.json", quiet=quiet)
+        lrs.update({n: t["best_lr"] for n, t in tuned.items()})
+
+    tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
+              config.device, tuple(config.precisions))
+             for seed in config.seeds for name in config.names]
+    records = _run_all(tasks, config.workers, quiet)
+    results = summarise(config, records, tuned)
+    io.write_json(out / "results.json", results)
+    report.write(out, results)
+    return results
+
+
+def _claim(out, config, resume):
+    """Refuse to mix two comparisons in one directory."""
+    settings = out / "compare.json"
+    wanted = json.loads(json.dumps(dataclasses.asdict(config)))
+    if settings.is_file():
+        if not resume:
+            raise UserError(f"'{out}' already holds a comparison: pass --resume to continue it, "
+                            "or choose another --out")
+        saved = json.loads(settings.read_text())
+        saved.pop("workers", None), wanted.pop("workers")
+        if saved != wanted:
+            diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
+            raise UserError(f"'{out}' holds a comparison with other settings ({', '.join(diff)}); "
+                            "use another --out")
+        return
+    io.write_json(settings, dataclasses.asdict(config))
+
+
+def _run_all(tasks, workers, quiet):
+    progress = Progress(len(tasks), quiet)
+    records = []
+    if workers == 1:
+        for task in tasks:
+            records.append(run_task(task, progress))
+            progress.advance(f"{records[-1]['optimizer']} seed {records[-1]['seed']} done")
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                 initargs=(workers,)) as pool:
+            for record in pool.map(run_task, tasks):
+                records.append(record)
+                progress.advance(f"{record['optimizer']} seed {record['seed']} done")
+    progress.close()
+    return records
+
+
+def _init_worker(workers):
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+@functools.lru_cache(maxsize=4)
+def _dataset(name, data_dir, seed):
+    return datasets.load(name, data_dir=data_dir, seed=seed)
+
+
+def run_task(task, progress=None):
+    """Train, export and score one run; reuse ``run.json`` when it is already complete."""
+    config, run_dir, device, precisions = task
+    run_dir = Path(run_dir)
+    done = run_dir / RUN_RESULT
+    if done.is_file():
+        return json.loads(done.read_text())
+    dataset = _dataset(config.dataset, config.data_dir, config.seed)
+    _warm_up(config, dataset)
+
+    def on_epoch(epoch, history):
+        if progress is not None:
+            acc = history.val_accuracy[-1]
+            metric = f"val acc {acc:.3f}" if acc is not None else f"val loss {history.val_loss[-1]:.4f}"
+            progress.show(f"{config.optimizer} seed {config.seed} epoch {epoch}/{config.epochs} {metric}")
+
+    record = train_run(config, dataset, out_dir=run_dir, resume=True, on_epoch=on_epoch)
+    record["openvino"] = deploy(run_dir, dataset, record, device, precisions)
+    io.write_json(done, record)
+    return json.loads(done.read_text())
+
+
+_WARMED = set()
+
+
+def _warm_up(config, dataset):
+    """A few untimed forward/backward passes before the first run of a model in a
+    process: torch's thread pools and kernels start lazily, and the first
+    optimizer timed would otherwise pay for them in its seconds per epoch."""
+    if (config.model, dataset.name) in _WARMED:
+        return
+    import models
+
+    model = models.create(config.model, dataset.input_shape, dataset.num_classes,
+                          **config.model_kwargs)
+    size = config.batch_size or len(dataset.train)
+    for start in range(0, min(len(dataset.train), 10 * size), size):
+        objective.loss(dataset.task, model(dataset.train.x[start:start + size]),
+                       dataset.train.y[start:start + size]).backward()
+    _WARMED.add((config.model, dataset.name))
+
+
+def deploy(run_dir, dataset, record, device, precisions):
+    """Export the run to OpenVINO and score every precision on ``device``."""
+    if not precisions:
+        return {"skipped": "no precisions asked for"}
+    if record["diverged"]:
+        return {"skipped": f"diverged at epoch {record['diverged_epoch']}"}
+    import export
+    import infer
+
+    manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=precisions,
+                                        data_dir=record["config"]["data_dir"])
+    scores = {}
+    for p in precisions:
+        result = infer.evaluate(run_dir / f"model_{p}.xml", dataset.test.x, dataset.test.y,
+                                device=device, task=dataset.task)
+        torch_acc = record["torch"]["test_accuracy"]
+        scores[p] = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
+                     "delta_vs_torch": (result["accuracy"] - torch_acc
+                                        if result["accuracy"] is not None and torch_acc is not None
+                                        else None)}
+    scores["export"] = {"hops": manifest["hops"], "int8": manifest.get("int8")}
+    return scores
+
+
+def summarise(config, records, tuning=None):
+    """The whole comparison as results.json stores it, with one summary row per optimizer."""
+    summary = []
+    for name in config.names:
+        runs = [r for r in records if r["optimizer"] == name]
+        summary.append(_summary_row(name, runs, config.precisions))
+    summary.sort(key=lambda row: _sort_key(row))
+    target = config.target_accuracy
+    if target is None:
+        target = report.default_target(summary)
+    for row in summary:
+        runs = [r for r in records if r["optimizer"] == row["optimizer"]]
+        row["epochs_to_target"] = _mean([_epochs_to(r, target) for r in runs])
+    import torch
+
+    return {
+        "dataset": config.dataset, "model": config.model, "model_kwargs": config.model_kwargs,
+        "device": config.device, "epochs": config.epochs,
+        "batch_size": "full" if config.batch_size is None else config.batch_size,
+        "seeds": list(config.seeds), "schedule": config.schedule, "tune_lr": config.tune_lr,
+        "precisions": list(config.precisions), "target_accuracy": target,
+        "summary": summary, "runs": records, "tuning": tuning,
+        "environment": {"torch": torch.__version__, "python": platform.python_version(),
+                        "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(),
+                        "workers": config.workers, "machine": platform.processor() or platform.machine()},
+    }
+
+
+def _summary_row(name, runs, precisions):
+    accs = [r["torch"]["test_accuracy"] for r in runs if r["torch"]["test_accuracy"] is not None]
+    losses = [r["torch"]["test_loss"] for r in runs]
+    row = {
+        "optimizer": name,
+        "lr": runs[0]["hparams"].get("lr"),
+        "runs": len(runs),
+        "diverged_runs": sum(r["diverged"] for r in runs),
+        "test_accuracy_mean": _mean(accs), "test_accuracy_std": _std(accs),
+        "test_loss_mean": _mean(losses), "test_loss_std": _std(losses),
+        "best_epoch": _mean([r["best_epoch"] for r in runs]),
+        "seconds_per_epoch": _mean([r["seconds_per_epoch"] for r in runs]),
+        "openvino": {},
+    }
+    for p in precisions:
+        ov = [r["openvino"][p]["test_accuracy"] for r in runs
+              if p in r.get("openvino", {}) and r["openvino"][p]["test_accuracy"] is not None]
+        row["openvino"][p] = {"test_accuracy_mean": _mean(ov), "test_accuracy_std": _std(ov)}
+    return row
+
+
+def _sort_key(row):
+    acc, loss = row["test_accuracy_mean"], row["test_loss_mean"]
+    if acc is not None:
+        return (-acc, loss if loss is not None else math.inf)
+    return (loss if loss is not None else math.inf,)
+
+
+def _epochs_to(record, target):
+    return None if target is None else History.from_dict(record["history"]).epochs_to(target)
+
+
+def _finite(values):
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
+def _mean(values):
+    values = _finite(values)
+    return statistics.fmean(values) if values else None
+
+
+def _std(values):
+    values = _finite(values)
+    return statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)

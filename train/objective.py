@@ -1,0 +1,38 @@
+"""The loss a run minimises and the accuracy it reports, by task.
+
+Classification: cross-entropy on the logits, accuracy = argmax == label.
+Regression (the lecture toys and the sigmoid neuron): mean squared error,
+the lecture 002 loss (1/N) sum (f(x) - y)^2; accuracy is undefined (None).
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def loss(task, outputs, y):
+    if task == "classification":
+        return F.cross_entropy(outputs, y)
+    return F.mse_loss(outputs, y)
+
+
+def correct(task, outputs, y):
+    """Number of correct predictions in a batch (0 for regression)."""
+    if task == "classification":
+        return int((outputs.argmax(1) == y).sum())
+    return 0
+
+
+@torch.inference_mode()
+def evaluate(model, split, task, batch_size=1024):
+    """Mean loss and accuracy (None for regression) of ``model`` on a ``Split``."""
+    was_training = model.training
+    model.eval()
+    total_loss, total_correct, n = 0.0, 0, len(split)
+    for start in range(0, n, batch_size):
+        xb, yb = split.x[start:start + batch_size], split.y[start:start + batch_size]
+        out = model(xb)
+        total_loss += float(loss(task, out, yb)) * len(yb)
+        total_correct += correct(task, out, yb)
+    model.train(was_training)
+    accuracy = total_correct / n if task == "classification" else None
+    return total_loss / n, accuracy

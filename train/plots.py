@@ -1,0 +1,119 @@
+"""The comparison's figures, as PNG files written atomically.
+
+loss.png (training loss per epoch), accuracy.png (validation accuracy per
+epoch), loss_time.png (training loss against training seconds),
+final_accuracy.png (test accuracy, mean +- std over seeds) and, when the
+OpenVINO stage ran, openvino.png (test accuracy per optimizer and precision).
+Curves are means over seeds.
+"""
+
+import io as _io
+
+from descentlab import io
+
+STYLES = ("-", "--", ":", "-.")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path):
+    buffer = _io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    io.atomic_write(path, lambda f: f.write(buffer.getvalue()))
+
+
+def _mean_curve(runs, key):
+    curves = [r["history"][key] for r in runs if r["history"][key]]
+    if not curves:
+        return []
+    n = min(len(c) for c in curves)
+    out = []
+    for e in range(n):
+        values = [c[e] for c in curves if c[e] is not None]
+        out.append(sum(values) / len(values) if values else None)
+    return out
+
+
+def _curves(plt, results, key, x_key, ylabel, xlabel, title, log=False):
+    fig, ax = plt.subplots(figsize=(8, 5))
+    cmap = plt.get_cmap("tab20")
+    for i, row in enumerate(results["summary"]):
+        runs = [r for r in results["runs"] if r["optimizer"] == row["optimizer"]]
+        y = _mean_curve(runs, key)
+        x = _mean_curve(runs, x_key) if x_key else list(range(1, len(y) + 1))
+        points = [(a, b) for a, b in zip(x, y) if a is not None and b is not None]
+        if points:
+            ax.plot(*zip(*points), STYLES[i // 20 % len(STYLES)], color=cmap(i % 20),
+                    label=row["optimizer"], marker="o", markersize=3)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def write_all(out, results):
+    """Write the figures into ``out``; returns their file names."""
+    plt = _pyplot()
+    what = f"{results['model']} on {results['dataset']}"
+    figures = {
+        "loss.png": _curves(plt, results, "train_loss", None, "training loss", "epoch",
+                            f"Training loss per epoch: {what}", log=True),
+        "accuracy.png": _curves(plt, results, "val_accuracy", None, "validation accuracy", "epoch",
+                                f"Validation accuracy per epoch: {what}"),
+        "loss_time.png": _curves(plt, results, "train_loss", "seconds", "training loss",
+                                 "training seconds", f"Training loss against time: {what}", log=True),
+        "final_accuracy.png": _final(plt, results, what),
+    }
+    if any(row["openvino"].get(p, {}).get("test_accuracy_mean") is not None
+           for row in results["summary"] for p in results["precisions"]):
+        figures["openvino.png"] = _openvino(plt, results, what)
+    for name, fig in figures.items():
+        _save(fig, out / name)
+        plt.close(fig)
+    return list(figures)
+
+
+def _final(plt, results, what):
+    rows = [r for r in results["summary"] if r["test_accuracy_mean"] is not None]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    if rows:
+        names = [r["optimizer"] for r in rows]
+        ax.bar(names, [r["test_accuracy_mean"] for r in rows],
+               yerr=[r["test_accuracy_std"] or 0 for r in rows], capsize=3, color="tab:blue")
+        low = min(r["test_accuracy_mean"] for r in rows)
+        ax.set_ylim(max(0.0, low - 0.05), 1.0)
+        ax.tick_params(axis="x", rotation=60)
+    ax.set(ylabel="test accuracy (mean +- std)", title=f"Final test accuracy: {what}")
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def _openvino(plt, results, what):
+    rows = results["summary"]
+    precisions = results["precisions"]
+    fig, ax = plt.subplots(figsize=(9, 5))
+    width = 0.8 / (len(precisions) + 1)
+    series = [("PyTorch", [r["test_accuracy_mean"] for r in rows])]
+    series += [(p.upper(), [r["openvino"][p]["test_accuracy_mean"] for r in rows]) for p in precisions]
+    for k, (label, values) in enumerate(series):
+        xs = [i + k * width for i in range(len(rows))]
+        ax.bar(xs, [v or 0 for v in values], width, label=label)
+    ax.set_xticks([i + width * len(precisions) / 2 for i in range(len(rows))])
+    ax.set_xticklabels([r["optimizer"] for r in rows], rotation=60)
+    known = [v for _, values in series for v in values if v]
+    if known:
+        ax.set_ylim(max(0.0, min(known) - 0.05), 1.0)
+    ax.set(ylabel="test accuracy",
+           title=f"Accuracy per precision on OpenVINO {results['device']}: {what}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return fig

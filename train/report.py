@@ -1,0 +1,147 @@
+"""report.md: who wins, by how much, how fast — then the tables and plots."""
+
+import datetime
+import math
+
+from descentlab import io
+from train import plots
+
+
+def default_target(summary):
+    """Target accuracy for "epochs to reach": 98 % of the winner's mean test
+    accuracy, rounded down to a whole percent (None for regression)."""
+    best = [r["test_accuracy_mean"] for r in summary if r["test_accuracy_mean"] is not None]
+    return math.floor(98 * max(best)) / 100 if best else None
+
+
+def _pm(mean, std, digits=4):
+    if mean is None:
+        return "-"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if std else f"{mean:.{digits}f}"
+
+
+def _num(value, fmt):
+    return "-" if value is None else format(value, fmt)
+
+
+def headline(results):
+    """One paragraph: the winner, its margin, and the fastest to the target."""
+    rows = [r for r in results["summary"] if r["test_accuracy_mean"] is not None]
+    if not rows:
+        rows = [r for r in results["summary"] if r["test_loss_mean"] is not None]
+        if not rows:
+            return "No run finished with a finite loss."
+        best = rows[0]
+        return f"**{best['optimizer']}** reaches the lowest test loss, {best['test_loss_mean']:.4g}."
+    best = rows[0]
+    text = (f"**{best['optimizer']}** wins with {_pm(best['test_accuracy_mean'], best['test_accuracy_std'])} "
+            f"test accuracy")
+    if len(rows) > 1:
+        gap = 100 * (best["test_accuracy_mean"] - rows[1]["test_accuracy_mean"])
+        text += f", {gap:.2f} points ahead of {rows[1]['optimizer']}"
+    if len(rows) > 2:
+        text += f" and {100 * (best['test_accuracy_mean'] - rows[-1]['test_accuracy_mean']):.2f} ahead of the last ({rows[-1]['optimizer']})"
+    text += "."
+    target = results["target_accuracy"]
+    reached = [r for r in rows if r["epochs_to_target"] is not None]
+    if target is not None and reached:
+        fastest = min(reached, key=lambda r: (r["epochs_to_target"], -r["test_accuracy_mean"]))
+        text += (f" Fastest to {100 * target:.0f} % validation accuracy: **{fastest['optimizer']}** "
+                 f"({fastest['epochs_to_target']:.1f} epochs); {len(reached)} of {len(rows)} optimizers get there.")
+    diverged = [r["optimizer"] for r in results["summary"] if r["diverged_runs"]]
+    if diverged:
+        text += f" Diverged: {', '.join(diverged)}."
+    return text
+
+
+def torch_table(results):
+    target = results["target_accuracy"]
+    to = f"epochs to {100 * target:.0f} %" if target is not None else "epochs to target"
+    lines = [f"| rank | optimizer | lr | test accuracy | test loss | best epoch | {to} | s / epoch | diverged |",
+             "|---:|---|---:|---|---|---:|---:|---:|---|"]
+    for rank, r in enumerate(results["summary"], 1):
+        diverged = f"{r['diverged_runs']}/{r['runs']}" if r["diverged_runs"] else "no"
+        lines.append(f"| {rank} | {r['optimizer']} | {_num(r['lr'], '.3g')} | "
+                     f"{_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | "
+                     f"{_pm(r['test_loss_mean'], r['test_loss_std'])} | {_num(r['best_epoch'], '.1f')} | "
+                     f"{_num(r['epochs_to_target'], '.1f')} | {_num(r['seconds_per_epoch'], '.3f')} | {diverged} |")
+    return "\n".join(lines)
+
+
+def openvino_section(results):
+    precisions = results["precisions"]
+    if not precisions:
+        return "OpenVINO stage skipped: no precisions asked for (`--precisions`)."
+    skipped = sorted({r["openvino"]["skipped"] for r in results["runs"] if "skipped" in r["openvino"]})
+    lines = ["| optimizer | PyTorch | " + " | ".join(p.upper() for p in precisions) +
+             (" | INT8 − FP32 (points) |" if {"int8", "fp32"} <= set(precisions) else " |"),
+             "|---|---|" + "---|" * len(precisions) + ("---:|" if {"int8", "fp32"} <= set(precisions) else "")]
+    for r in results["summary"]:
+        cells = [_pm(r["openvino"][p]["test_accuracy_mean"], r["openvino"][p]["test_accuracy_std"])
+                 for p in precisions]
+        line = f"| {r['optimizer']} | {_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | " + " | ".join(cells)
+        if {"int8", "fp32"} <= set(precisions):
+            a, b = r["openvino"]["int8"]["test_accuracy_mean"], r["openvino"]["fp32"]["test_accuracy_mean"]
+            line += f" | {_num(None if a is None or b is None else 100 * (a - b), '+.2f')}"
+        lines.append(line + " |")
+    text = "\n".join(lines)
+    if skipped:
+        text += "\n\nSkipped runs: " + "; ".join(skipped) + "."
+    return text
+
+
+def tuning_section(results):
+    tuning = results.get("tuning")
+    if not tuning:
+        return None
+    lines = ["| optimizer | chosen lr | lr: validation score |", "|---|---:|---|"]
+    for name, t in tuning.items():
+        trials = ", ".join(f"{x['lr']:.3g}: {_num(x['score'], '.3f') if x['score'] is not None else 'diverged'}"
+                           for x in t["trials"])
+        lines.append(f"| {name} | {_num(t['best_lr'], '.3g')} | {trials} |")
+    return "\n".join(lines)
+
+
+def render(results, figures):
+    batch = results["batch_size"]
+    n_opt = len(results["summary"])
+    seeds = ", ".join(map(str, results["seeds"]))
+    parts = [
+        f"# descentlab compare: `{results['model']}` on `{results['dataset']}`",
+        f"{n_opt} optimizers, {results['epochs']} epochs, batch size {batch}, seeds {seeds}"
+        f"{', schedule ' + results['schedule'] if results['schedule'] else ''}"
+        f"{', learning rates tuned on the validation set' if results['tune_lr'] else ''}; "
+        f"OpenVINO device {results['device']}. Generated {datetime.datetime.now():%Y-%m-%d %H:%M}.",
+        headline(results),
+        "## PyTorch: test accuracy (mean ± std over seeds)",
+        torch_table(results),
+        "Every optimizer started from the same initial weights and saw the same mini-batches in "
+        "the same order for a given seed. *best epoch*: epoch of the best validation accuracy; "
+        "*s / epoch*: training seconds per epoch, evaluation excluded"
+        f"{' (runs shared the CPU: ' + str(results['environment']['workers']) + ' workers)' if results['environment']['workers'] > 1 else ''}.",
+        f"## OpenVINO on {results['device']}: test accuracy per precision",
+        openvino_section(results),
+        "## Plots",
+        "\n".join(f"![{name[:-4]}]({name})" for name in figures),
+    ]
+    tuning = tuning_section(results)
+    if tuning:
+        parts += ["## Learning-rate search", tuning]
+    parts += ["## Hyperparameters",
+              "\n".join(f"- **{r['optimizer']}**: " + ", ".join(f"{k}={v}" for k, v in r["hparams"].items())
+                        for r in _first_runs(results))]
+    return "\n\n".join(parts) + "\n"
+
+
+def _first_runs(results):
+    seen, out = set(), []
+    for r in results["runs"]:
+        if r["optimizer"] not in seen:
+            seen.add(r["optimizer"])
+            out.append(r)
+    return out
+
+
+def write(out, results):
+    figures = plots.write_all(out, results)
+    io.write_text(out / "report.md", render(results, figures))

@@ -1,0 +1,227 @@
+"""One training run: a model, an optimizer, a dataset, a seed.
+
+Batch gradient descent (``batch_size=None``), stochastic (``1``) and
+mini-batch (``k``) are the same loop with a different batch size (lecture 000,
+lecture 002 Module 5.6): every epoch walks one seeded permutation of the
+training set (lecture 001, "mini-batch with reshuffling"). Every optimizer is
+stepped with a closure, so those that re-evaluate the loss (line search) work
+like the others.
+
+With ``out_dir`` the run writes ``checkpoint.pt`` after every epoch (weights,
+optimizer and schedule state, the batch generator's state, history), so a
+killed run resumes from its last epoch and ends with the same numbers.
+"""
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+import models
+import optimizers
+from train import checkpoint, objective
+from train.batches import epoch_batches
+from train.history import History
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    dataset: str
+    model: str
+    optimizer: str
+    hparams: dict = field(default_factory=dict)    # overrides of optimizers.defaults(optimizer)
+    epochs: int = 10
+    batch_size: int = 128                          # None: full batch
+    seed: int = 0
+    model_kwargs: dict = field(default_factory=dict)
+    schedule: str = None
+    schedule_kwargs: dict = field(default_factory=dict)
+    clip_norm: float = None
+    clip_value: float = None
+    data_dir: str = None
+    # A run has diverged when its loss is NaN/Inf or its epoch loss exceeds
+    # this many times the loss it started from.
+    diverge_factor: float = 10.0
+
+
+def validate(config):
+    """ValueError for a config that cannot run (before any work is done)."""
+    models.options(config.model)
+    defaults = optimizers.defaults(config.optimizer)
+    unknown = sorted(set(config.hparams) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown hyperparameter {', '.join(unknown)} for '{config.optimizer}'")
+    if not isinstance(config.epochs, int) or config.epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {config.epochs!r}")
+    if config.schedule:
+        from optimizers import schedules
+
+        unknown = sorted(set(config.schedule_kwargs) - set(schedules.defaults(config.schedule)))
+        if unknown:
+            raise ValueError(f"unknown option {', '.join(unknown)} for schedule '{config.schedule}'")
+    for name in ("clip_norm", "clip_value"):
+        value = getattr(config, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def build(config, dataset):
+    """The model, optimizer and schedule of a run, freshly initialised from its seed."""
+    model = models.create(config.model, dataset.input_shape, dataset.num_classes,
+                          seed=config.seed, **config.model_kwargs)
+    optimizer = optimizers.create(config.optimizer, model.parameters(), **config.hparams)
+    schedule = None
+    if config.schedule:
+        from optimizers import schedules
+
+        schedule = schedules.create(config.schedule, optimizer, **config.schedule_kwargs)
+    return model, optimizer, schedule
+
+
+def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None):
+    """Train one run; returns the run's result dict (see ``result_record``).
+
+    ``on_epoch(epoch, history)`` is called after every epoch (progress bars).
+    """
+    validate(config)
+    model, optimizer, schedule = build(config, dataset)
+    generator = torch.Generator().manual_seed(config.seed)
+    history, start, diverged_epoch = History(), 0, None
+    path = Path(out_dir) / CHECKPOINT if out_dir else None
+    if resume and path is not None and path.is_file():
+        history, start, diverged_epoch = _restore(path, model, optimizer, schedule, generator)
+    if start == 0:
+        history.initial_val_loss, history.initial_val_accuracy = objective.evaluate(
+            model, dataset.val, dataset.task)
+
+    for epoch in range(start, config.epochs):
+        if diverged_epoch is not None:
+            break
+        lr = optimizer.param_groups[0].get("lr")
+        epoch_loss, finite, seconds = _train_epoch(config, dataset, model, optimizer, generator,
+                                                   history, schedule)
+        val_loss, val_accuracy = objective.evaluate(model, dataset.val, dataset.task)
+        history.train_loss.append(epoch_loss)
+        history.val_loss.append(val_loss)
+        history.val_accuracy.append(val_accuracy)
+        history.lr.append(lr)
+        history.seconds.append((history.seconds[-1] if history.seconds else 0.0) + seconds)
+        if not finite or not math.isfinite(val_loss) or \
+                epoch_loss > config.diverge_factor * history.initial_val_loss:
+            diverged_epoch = epoch + 1
+        elif schedule is not None:
+            when = _when(config)
+            if when == "epoch":
+                schedule.step()
+            elif when == "epoch, with the validation loss":
+                schedule.step(val_loss)
+        if path is not None:
+            _save(path, config, dataset, model, optimizer, schedule, generator, history,
+                  epoch + 1, diverged_epoch)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, history)
+
+    test_loss, test_accuracy = objective.evaluate(model, dataset.test, dataset.task)
+    return result_record(config, history, diverged_epoch, test_loss, test_accuracy)
+
+
+def result_record(config, history, diverged_epoch, test_loss, test_accuracy):
+    """The run as results.json stores it (contract section 4)."""
+    hparams = {**optimizers.defaults(config.optimizer), **config.hparams}
+    return {
+        "optimizer": config.optimizer,
+        "seed": config.seed,
+        "hparams": {k: v for k, v in hparams.items() if k != "maximize"},
+        "diverged": diverged_epoch is not None,
+        "diverged_epoch": diverged_epoch,
+        "history": history.to_dict(),
+        "torch": {"test_accuracy": test_accuracy, "test_loss": test_loss},
+        "best_epoch": history.best_epoch(),
+        "train_seconds": history.seconds[-1] if history.seconds else 0.0,
+        "seconds_per_epoch": (history.seconds[-1] / history.epochs) if history.epochs else None,
+        "config": dataclasses.asdict(config),
+    }
+
+
+def _clipper(config):
+    """The gradient clipping the config asks for (lecture 003), as one function, or None."""
+    if config.clip_norm is None and config.clip_value is None:
+        return None
+    from optimizers import clipping
+
+    def clip(params):
+        params = list(params)
+        if config.clip_norm is not None:
+            clipping.clip_grad_norm(params, config.clip_norm)
+        if config.clip_value is not None:
+            clipping.clip_grad_value(params, config.clip_value)
+
+    return clip
+
+
+def _when(config):
+    """When the run's schedule steps: "epoch", "epoch, with the validation loss" or "iteration"."""
+    from optimizers import schedules
+
+    return schedules.info(config.schedule).every
+
+
+def _train_epoch(config, dataset, model, optimizer, generator, history, schedule):
+    """One pass over the training set; returns (mean loss, all finite?, seconds)."""
+    per_iteration = schedule is not None and _when(config) == "iteration"
+    clip = _clipper(config)
+    model.train()
+    task, total, n = dataset.task, 0.0, 0
+    start = time.perf_counter()
+    for xb, yb in epoch_batches(dataset.train.x, dataset.train.y, config.batch_size, generator):
+        def closure():
+            optimizer.zero_grad()
+            batch_loss = objective.loss(task, model(xb), yb)
+            batch_loss.backward()
+            if clip is not None:
+                clip(model.parameters())
+            return batch_loss.detach()
+
+        value = float(optimizer.step(closure))
+        if per_iteration:
+            schedule.step()
+        history.step_loss.append(value)
+        if not math.isfinite(value):
+            return value, False, time.perf_counter() - start
+        total += value * len(yb)
+        n += len(yb)
+    return total / n, True, time.perf_counter() - start
+
+
+def _save(path, config, dataset, model, optimizer, schedule, generator, history, epoch,
+          diverged_epoch):
+    checkpoint.save(path, {
+        "model": {"name": config.model, "kwargs": dict(config.model_kwargs),
+                  "input_shape": list(dataset.input_shape), "num_classes": dataset.num_classes},
+        "model_state": model.state_dict(),
+        "dataset": {"name": dataset.name, "data_dir": config.data_dir, "seed": config.seed,
+                    "task": dataset.task},
+        "optimizer": {"name": config.optimizer, "hparams": dict(config.hparams),
+                      "state": optimizer.state_dict()},
+        "history": history.to_dict(),
+        "config": dataclasses.asdict(config),
+        "epoch": epoch,
+        "resume": {"generator": generator.get_state(),
+                   "schedule": schedule.state_dict() if schedule is not None else None,
+                   "diverged_epoch": diverged_epoch},
+    })
+
+
+def _restore(path, model, optimizer, schedule, generator):
+    saved = checkpoint.load(path)
+    model.load_state_dict(saved["model_state"])
+    optimizer.load_state_dict(saved["optimizer"]["state"])
+    if schedule is not None and saved["resume"]["schedule"] is not None:
+        schedule.load_state_dict(saved["resume"]["schedule"])
+    generator.set_state(saved["resume"]["generator"])
+    return History.from_dict(saved["history"]), saved["epoch"], saved["resume"]["diverged_epoch"]

@@ -1,0 +1,45 @@
+"""The settings of a comparison, importable without torch (the CLI builds its
+``--help`` from these defaults)."""
+
+from dataclasses import dataclass, field
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    dataset: str = "digits"
+    model: str = "mlp"
+    model_kwargs: dict = field(default_factory=dict)
+    optimizers: tuple = ()               # () = every registry entry
+    epochs: int = 15
+    batch_size: int = 32                 # None: full batch
+    seeds: tuple = (0,)
+    lr: dict = field(default_factory=dict)   # name -> lr override
+    tune_lr: bool = False
+    tune_epochs: int = 3
+    schedule: str = None
+    schedule_kwargs: dict = field(default_factory=dict)
+    clip_norm: float = None
+    device: str = "CPU"
+    precisions: tuple = PRECISIONS
+    data_dir: str = None
+    workers: int = 1
+    target_accuracy: float = None        # None: chosen from the results (see report)
+
+    @property
+    def names(self):
+        import optimizers
+
+        return tuple(self.optimizers) or tuple(optimizers.available())
+
+    def run_config(self, name, seed, lr=None, epochs=None):
+        from train.hparams import training_hparams
+        from train.run import RunConfig
+
+        hparams = training_hparams(name, {"lr": lr} if lr is not None else None)
+        return RunConfig(dataset=self.dataset, model=self.model, optimizer=name, hparams=hparams,
+                         epochs=epochs or self.epochs, batch_size=self.batch_size, seed=seed,
+                         model_kwargs=dict(self.model_kwargs), schedule=self.schedule,
+                         schedule_kwargs=dict(self.schedule_kwargs), clip_norm=self.clip_norm,
+                         data_dir=self.data_dir)
