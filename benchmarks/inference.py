@@ -19,6 +19,7 @@ a cross-check against benchmark_app, OpenVINO settings against ONNX Runtime, and
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -49,6 +50,9 @@ def main(argv=None):
 
     run_dir = Path(args.run_dir)
     prepare(run_dir, args.epochs)
+    # Other jobs on the machine change every number here: say how busy it was.
+    load = os.getloadavg()[0]
+    print(f"load average before timing: {load:.2f} on {os.cpu_count()} CPUs")
 
     accuracy = infer.evaluate_path(run_dir)["runs"][run_dir.name]
     accuracy["pytorch"] = {"accuracy": torch_accuracy(run_dir / "checkpoint.pt")}
@@ -74,7 +78,7 @@ def main(argv=None):
     for row in targets:
         print(f"  {'PASS' if row['met'] else 'FAIL'}  {row['target']}: {row['measured']}")
 
-    write_json(args.out, {"run_dir": str(run_dir), "accuracy": _no_confusion(accuracy), "bench": bench,
+    write_json(args.out, {"run_dir": str(run_dir), "load_average": [load, os.getloadavg()[0]], "accuracy": _no_confusion(accuracy), "bench": bench,
                           "benchmark_app": cross, "settings": sweep, "targets": targets})
     print(f"\nwrote {args.out}")
 
@@ -126,14 +130,19 @@ def torch_accuracy(checkpoint_path):
     return float((predicted == test.y).float().mean())
 
 
-def benchmark_app(xml, shape, hint, seconds, threads, api):
-    """Run OpenVINO's benchmark_app with our settings; its throughput (fps) and median latency (ms)."""
+def benchmark_app(xml, shape, hint, seconds, api):
+    """Run OpenVINO's benchmark_app with our settings; its throughput (fps) and median latency (ms).
+
+    benchmark_app refuses ``-nthreads`` together with a hint; it then uses
+    every CPU of the process, which is our default thread count too.
+    """
     command = ["benchmark_app", "-m", str(xml), "-d", "CPU", "-hint", hint, "-api", api,
                "-t", str(max(1, round(seconds))), "-shape", f"[{','.join(map(str, shape))}]",
-               "-layout", "[N,...]", "-infer_precision", "f32", "-nthreads", str(threads)]
+               "-layout", f"[N{'?' * (len(shape) - 1)}]", "-infer_precision", "f32"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     fps = float(re.search(r"Throughput:\s+([\d.]+)\s+FPS", output).group(1))
-    median = float(re.search(r"Median:\s+([\d.]+)\s+ms", output).group(1))
+    value, unit = re.search(r"Median:\s+([\d.]+)\s+(ms|us)", output).groups()
+    median = float(value) / (1000 if unit == "us" else 1)
     return {"fps": fps, "median_ms": median, "command": " ".join(command)}
 
 
@@ -141,8 +150,8 @@ def cross_check(bench, xml, seconds):
     """Our FP32 throughput and latency against benchmark_app's with the same settings."""
     ours = next(r for r in bench["rows"] if r["backend"] == "openvino" and r["precision"] == "fp32")
     sample = bench["input_shape"]
-    throughput = benchmark_app(xml, [bench["batch"], *sample], "throughput", seconds, bench["threads"], "async")
-    latency = benchmark_app(xml, [1, *sample], "latency", seconds, bench["threads"], "sync")
+    throughput = benchmark_app(xml, [bench["batch"], *sample], "throughput", seconds, "async")
+    latency = benchmark_app(xml, [1, *sample], "latency", seconds, "sync")
     rows = {
         f"throughput img/s, batch {bench['batch']}, async THROUGHPUT":
             (ours["throughput"]["fps"], throughput["fps"], throughput["command"]),
