@@ -8,7 +8,7 @@ guide "Model caching overview").
 import os
 from pathlib import Path
 
-from .devices import core
+from .devices import VIRTUAL, core
 
 CACHE_DIR = Path(os.environ.get("DESCENTLAB_CACHE", Path.home() / ".cache" / "descentlab")) / "openvino"
 
@@ -45,17 +45,25 @@ def check_input(model, x):
                          f"the model, which expects {shown}")
 
 
+def _f32_on_cpu(device):
+    prefix, _, candidates = device.partition(":")
+    if prefix == "CPU":
+        return {"INFERENCE_PRECISION_HINT": "f32"}
+    if prefix in VIRTUAL and (not candidates or "CPU" in candidates.split(",")):
+        return {"DEVICE_PROPERTIES": {"CPU": {"INFERENCE_PRECISION_HINT": "f32"}}}
+    return {}
+
+
 def compile_model(model, device, hint="THROUGHPUT", *, cache_dir=None, ov_core=None, config=None):
     """Compile ``model`` for ``device`` with a performance hint and the model cache.
 
-    On the CPU the inference precision is pinned to f32: on CPUs with
-    AVX512-BF16 OpenVINO otherwise runs an FP32 IR in bfloat16, and "fp32"
-    results would not be FP32. The IR's own precision (fp16 weights, int8
-    quantized layers) still shows.
+    On the CPU (also when AUTO, MULTI or HETERO may pick it) the inference
+    precision is pinned to f32: on CPUs with AVX512-BF16 OpenVINO otherwise
+    runs an FP32 IR in bfloat16, and "fp32" results would not be FP32. The
+    IR's own precision (fp16 weights, int8 quantized layers) still shows.
     """
-    settings = {"PERFORMANCE_HINT": hint.upper(), "CACHE_DIR": str(cache_dir or CACHE_DIR)}
-    if device.split(".")[0] == "CPU":
-        settings["INFERENCE_PRECISION_HINT"] = "f32"
+    settings = {"PERFORMANCE_HINT": hint.upper(), "CACHE_DIR": str(cache_dir or CACHE_DIR),
+                **_f32_on_cpu(device)}
     settings.update(config or {})
     try:
         return (ov_core or core()).compile_model(model, device, settings)

@@ -109,6 +109,9 @@ def test_fp32_ir_scores_like_pytorch(exported, model):
 def test_fp16_ir_and_auto_device_stay_close(exported, model):
     x, y = digits()
     fp32 = infer.evaluate(exported / "model_fp32.xml", x, y)
+    # AUTO picks the CPU here and must keep its FP32 precision (not the bf16 default of AVX512-BF16 CPUs).
+    auto = infer.evaluate(exported / "model_fp32.xml", x, y, device="AUTO")
+    assert auto["loss"] == pytest.approx(fp32["loss"], rel=1e-6)
     fp16 = infer.evaluate(exported / "model_fp16.xml", x, y, device="AUTO")
     assert fp16["precision"] == "fp16" and fp16["device"] == "AUTO"
     assert abs(fp16["accuracy"] - fp32["accuracy"]) <= 2 / len(y)
