@@ -70,5 +70,6 @@ class Rprop(LectureOptimizer):
         for prev, grad in zip(prevs, grads):
             flipped = prev == eta_minus
             prev.copy_(grad).masked_fill_(flipped, 0)          # g_t, zeroed after a sign flip
+        del flipped  # the last mask must not outlive the loop: signs below is the one temporary
         signs = torch._foreach_sign(prevs)
         torch._foreach_addcmul_(params, signs, deltas, value=-1)

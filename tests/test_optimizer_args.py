@@ -29,7 +29,7 @@ INVALID = {
     "max_backtracks": -1,
 }
 FLAGS = {"maximize", "nesterov", "ema", "amsgrad", "bias_correction", "eps_in_sqrt", "centered",
-         "decoupled_weight_decay", "foreach"}
+         "decoupled_weight_decay", "foreach", "fused"}
 
 
 def cases():
