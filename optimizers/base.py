@@ -137,10 +137,10 @@ def compiled(kernel):
     corrections) must reach the kernel as tensors: Python floats are baked
     into the compiled code and would force a recompile on every change.
     """
-    # dynamic=False: one kernel specialised to each model's shapes. Left to
-    # itself, torch.compile turns shapes symbolic once it has seen two sets
-    # (also across processes, through its on-disk profile), and the symbolic
-    # kernel ran Adam ~2.5x slower here.
+    # dynamic=False: one kernel specialised to each model's shapes (sizes are
+    # compile-time constants). Left to itself, torch.compile turns shapes
+    # symbolic once it has seen two sets, also across processes through its
+    # on-disk profile, so the kernel a model gets would depend on history.
     return torch.compile(kernel, fullgraph=True, dynamic=False)
 
 
