@@ -89,3 +89,27 @@ def all_cases(with_counterpart):
 def case_id(case):
     name, hp = case
     return name + "-" + ",".join(f"{k}={v}" for k, v in sorted(hp.items()) if k != "lr")
+
+
+def numpy_reference_run(name, hp, update, stream=gradient_stream, steps=STEPS):
+    """Run a NumPy reference ``update(p, g, state, hp) -> p`` over the same scenario
+    as our optimizer: the same groups (group 1 at half the lr), gradients,
+    weight decay and maximize. Returns (parameters after each step, final states)."""
+    full = {**optimizers.defaults(name), **hp}
+    params = [p.detach().numpy().copy() for p in make_params()]
+    lrs = [full["lr"], full["lr"], full["lr"] * 0.5]
+    states = [{} for _ in params]
+    history = []
+    for grads in stream(make_params(), steps):
+        for i, grad in enumerate(grads):
+            if grad is None:
+                continue
+            g = grad.numpy() * (-1 if full["maximize"] else 1)
+            wd = full["weight_decay"]
+            if wd and full.get("decoupled_weight_decay"):
+                params[i] = params[i] * (1 - lrs[i] * wd)
+            elif wd:
+                g = g + wd * params[i]
+            params[i] = update(params[i], g, states[i], {**full, "lr": lrs[i]})
+        history.append([p.copy() for p in params])
+    return history, states

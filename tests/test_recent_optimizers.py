@@ -13,7 +13,8 @@ import torch
 
 import optimizers
 import reference_recent as ref
-from optimizer_cases import all_cases, case_id, gradient_stream, make_params, param_groups, set_grads
+from optimizer_cases import (all_cases, case_id, gradient_stream, make_params, numpy_reference_run,
+                             param_groups, set_grads)
 
 STEPS = 40
 TOL = dict(rtol=0, atol=1e-10)
@@ -41,27 +42,7 @@ STREAMS = {"random": gradient_stream, "sticky": sticky_stream}
 
 
 def reference_run(name, hp, stream, update=None):
-    """Parameters and reference states after each step, with the harness's
-    groups (group 1 at half the lr), weight decay and maximize."""
-    update = update or ref.REFERENCES[name]
-    full = {**optimizers.defaults(name), **hp}
-    params = [p.detach().numpy().copy() for p in make_params()]
-    lrs = [full["lr"], full["lr"], full["lr"] * 0.5]
-    states = [{} for _ in params]
-    history = []
-    for grads in stream(make_params(), STEPS):
-        for i, grad in enumerate(grads):
-            if grad is None:
-                continue
-            g = grad.numpy() * (-1 if full["maximize"] else 1)
-            wd = full["weight_decay"]
-            if wd and full.get("decoupled_weight_decay"):
-                params[i] = params[i] * (1 - lrs[i] * wd)
-            elif wd:
-                g = g + wd * params[i]
-            params[i] = update(params[i], g, states[i], {**full, "lr": lrs[i]})
-        history.append([p.copy() for p in params])
-    return history, states
+    return numpy_reference_run(name, hp, update or ref.REFERENCES[name], stream, STEPS)
 
 
 def our_run(name, hp, stream):

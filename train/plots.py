@@ -53,6 +53,10 @@ def _curves(plt, results, key, x_key, ylabel, xlabel, title, log=False):
             ax.plot(*zip(*points), STYLES[i // 20 % len(STYLES)], color=cmap(i % 20),
                     label=row["optimizer"], marker="o", markersize=3)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if x_key is None:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
