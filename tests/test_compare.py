@@ -149,9 +149,43 @@ def test_bad_input_exits_2_with_one_line(argv, message, tmp_path, capsys):
     assert not (tmp_path / "x" / "results.json").exists()
 
 
-def test_resume_needs_out(capsys):
+def test_resume_needs_out(capsys, tmp_path):
     assert exit_code(["compare", "--resume"]) == 2
     assert "--out" in capsys.readouterr().err
+    assert exit_code(["compare", "--resume", "--out", str(tmp_path)]) == 2
+    assert "no comparison to resume" in capsys.readouterr().err
+
+
+def test_cli_resume_continues_with_the_saved_settings(tmp_path, monkeypatch, capsys):
+    argv = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "2",
+            "--batch-size", "64", "--precisions", "none", "--quiet", "--out", str(tmp_path / "c")]
+    real_save = run_module._save
+
+    def killed(path, config, *args):
+        real_save(path, config, *args)
+        if config.optimizer == "adam":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_save", killed)
+    assert exit_code(argv) == 130
+    monkeypatch.undo()
+    # Only --out and --resume: the rest comes from compare.json.
+    assert exit_code(["compare", "--out", str(tmp_path / "c"), "--resume", "--quiet"]) == 0
+    results = json.loads((tmp_path / "c" / "results.json").read_text())
+    assert results["model"] == "logreg" and results["epochs"] == 2
+    assert [r["optimizer"] for r in results["runs"]] == ["sgd", "adam"]
+
+
+def test_parallel_workers_give_the_same_numbers(tmp_path):
+    """Same runs, same order; only float rounding differs (one torch thread per worker
+    instead of two changes the order of summation inside matmuls)."""
+    cfg = dataclasses.replace(SMALL, optimizers=("sgd", "adam"))
+    serial = run_compare(cfg, tmp_path / "one", quiet=True)
+    parallel = run_compare(dataclasses.replace(cfg, workers=2), tmp_path / "two", quiet=True)
+    for a, b in zip(serial["runs"], parallel["runs"]):
+        assert (a["optimizer"], a["seed"]) == (b["optimizer"], b["seed"])
+        assert b["history"]["step_loss"] == pytest.approx(a["history"]["step_loss"], rel=1e-4)
+        assert abs(b["torch"]["test_accuracy"] - a["torch"]["test_accuracy"]) <= 1 / 359
 
 
 def test_existing_comparison_is_not_overwritten(tmp_path, capsys):

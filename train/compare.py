@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import json
 import math
+import multiprocessing
 import os
 import platform
 import statistics
@@ -33,7 +34,7 @@ from descentlab import io
 from descentlab.errors import UserError
 from train import datasets, objective, report, tune
 from train.history import History
-from train.settings import PRECISIONS
+from train.settings import PRECISIONS, CompareConfig
 from train.progress import Progress
 from train.run import train_run, validate
 
@@ -86,6 +87,17 @@ def run_compare(config, out_dir, resume=False, quiet=False):
     return results
 
 
+def saved_settings(out_dir):
+    """The settings of the comparison in ``out_dir`` (``--resume`` continues with them)."""
+    path = Path(out_dir) / "compare.json"
+    if not path.is_file():
+        raise UserError(f"'{out_dir}' holds no comparison to resume (no compare.json)")
+    saved = json.loads(path.read_text())
+    for key in ("optimizers", "seeds", "precisions"):
+        saved[key] = tuple(saved[key])
+    return CompareConfig(**saved)
+
+
 def _claim(out, config, resume):
     """Refuse to mix two comparisons in one directory."""
     settings = out / "compare.json"
@@ -112,8 +124,10 @@ def _run_all(tasks, workers, quiet):
             records.append(run_task(task, progress))
             progress.advance(f"{records[-1]['optimizer']} seed {records[-1]['seed']} done")
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                 initargs=(workers,)) as pool:
+        # spawn, not fork: forking a process whose torch thread pools already
+        # run (the learning-rate search ran in this one) can hang the children.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(workers,)) as pool:
             for record in pool.map(run_task, tasks):
                 records.append(record)
                 progress.advance(f"{record['optimizer']} seed {record['seed']} done")

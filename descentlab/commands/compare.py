@@ -48,19 +48,24 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=arguments.positive_int, default=1,
                         help="runs trained in parallel processes (timings then share the CPU)")
     parser.add_argument("--out", help="output directory (default runs/compare-DATASET-MODEL-TIME)")
-    parser.add_argument("--resume", action="store_true", help="continue a killed comparison in --out")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the comparison in --out with its saved settings")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
 def run(args):
+    import dataclasses
     import datetime
 
-    from train.compare import run_compare
+    from train.compare import run_compare, saved_settings
     from train.settings import CompareConfig
-    from train.report import headline, torch_table
 
-    if args.resume and not args.out:
-        raise ValueError("--resume needs the --out directory of the comparison to continue")
+    if args.resume:
+        if not args.out:
+            raise ValueError("--resume needs the --out directory of the comparison to continue")
+        config = dataclasses.replace(saved_settings(args.out), workers=args.workers)
+        results = run_compare(config, args.out, resume=True, quiet=args.quiet)
+        return _print(results, args.out)
     precisions = () if args.precisions == ("none",) else args.precisions
     config = CompareConfig(dataset=args.dataset, model=args.model, model_kwargs=dict(args.model_option),
                            optimizers=args.optimizers, epochs=args.epochs, batch_size=args.batch_size,
@@ -70,7 +75,12 @@ def run(args):
                            device=args.device, precisions=precisions, data_dir=args.data_dir,
                            workers=args.workers, target_accuracy=args.target_accuracy)
     out = args.out or f"runs/compare-{args.dataset}-{args.model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-    results = run_compare(config, out, resume=args.resume, quiet=args.quiet)
+    return _print(run_compare(config, out, quiet=args.quiet), out)
+
+
+def _print(results, out):
+    from train.report import headline, torch_table
+
     print(headline(results).replace("**", ""))
     print()
     print(torch_table(results))
