@@ -19,7 +19,10 @@ medians when other processes load the machine):
 - ours fused: ``fused=True`` (Adam, AdamW, SGD, Adagrad): a ``torch.compile``d kernel;
 - ours readable: ``foreach=False``, the per-tensor lecture formula;
 - torch default / foreach / fused: the torch.optim twin with ``foreach=None``,
-  ``foreach=True``, ``fused=True`` (where torch has a fused kernel).
+  ``foreach=True``, ``fused=True`` (where torch has a fused kernel);
+- torch default again: a second, identical torch default. Its ratio to the
+  first (column A/A) is what the same code measures against itself here: the
+  noise floor, and the resolution of every other ratio.
 
 Peak extra memory: one more step of each variant under ``torch.profiler``
 with ``profile_memory=True``; every allocation and free through torch's CPU
@@ -86,6 +89,7 @@ def variants(name, shapes, grads):
         cls, kwargs = twin
         kwargs = {k: v for k, v in kwargs.items() if k not in ("foreach", "fused")}
         found["torch default"] = cls(params(), **kwargs).step
+        found["torch default again"] = cls(params(), **kwargs).step   # A/A control: the noise floor
         found["torch foreach"] = cls(params(), **kwargs, foreach=True).step
         if "fused" in inspect.signature(cls.__init__).parameters:
             found["torch fused"] = cls(params(), **kwargs, fused=True).step
@@ -153,6 +157,7 @@ def summarise(name, r):
     if "torch default" in times:
         s["fast_vs_torch_default"] = paired_ratio(times, fast, ["torch default"])
         s["ours_vs_best_torch"] = paired_ratio(times, ours, [k for k in times if k.startswith("torch")])
+        s["torch_default_a_a"] = paired_ratio(times, ["torch default again"], ["torch default"])
     if "torch fused" in times:
         s["ours_vs_torch_fused"] = paired_ratio(times, ours, ["torch fused"])
     memory = [r["peak_extra_bytes"][k] for k in ours]
@@ -172,13 +177,13 @@ def row(set_name, name, r, s):
     mem = "/".join(f"{extra[k] / r['param_bytes']:.3f}" for k in ("ours fast", "ours fused") if k in extra) or \
         f"{extra['ours readable'] / r['param_bytes']:.3f}"
     return [set_name, name, cell("ours fast"), cell("ours fused"), cell("ours readable"), cell("torch default"),
-            cell("torch foreach"), cell("torch fused"), ratio("fast_vs_torch_default"),
+            cell("torch foreach"), cell("torch fused"), ratio("torch_default_a_a"), ratio("fast_vs_torch_default"),
             ratio("ours_vs_torch_fused"), ratio("ours_vs_best_torch"), mem,
             "yes" if s["targets_met"] else "NO"]
 
 
 HEADER = ["set", "optimizer", "ours fast", "ours fused", "ours readable", "torch default", "torch foreach",
-          "torch fused", "fast/default", "ours/fused", "ours/best torch", "extra mem (x params)", "targets"]
+          "torch fused", "A/A", "fast/default", "ours/fused", "ours/best torch", "extra mem (x params)", "targets"]
 
 
 def main(argv=None):
@@ -213,7 +218,7 @@ def main(argv=None):
             print(f"  {set_name} {name}: done", file=sys.stderr)
 
     print(f"median ms per step over {args.steps} steps after {args.warmup} warm-up, {args.threads} threads, "
-          f"torch {torch.__version__}; fast/default: ours fast / torch default (target <= 1.0); "
+          f"torch {torch.__version__}; A/A: torch default against an identical copy (the noise floor); fast/default: ours fast / torch default (target <= 1.0); "
           f"ours/fused: best of ours / torch fused (target <= 1.25 for adam, adamw, amsgrad, sgd, adagrad); "
           "extra mem: peak extra bytes of ours fast/fused over parameter bytes (target <= 1.0)\n")
     print(format_table(HEADER, rows))
