@@ -28,7 +28,7 @@ twice. State keys: ``step``, ``exp_avg``, ``exp_avg_var`` (the authors' names).
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 
 class AdaBelief(LectureOptimizer):
@@ -39,8 +39,7 @@ class AdaBelief(LectureOptimizer):
                                       maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
-        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
-        return {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_var": zeros()}
+        return {"step": new_step_counter(param), "exp_avg": zeros(param), "exp_avg_var": zeros(param)}
 
     def update(self, param, grad, state, group):
         t = count_step(state)

@@ -16,7 +16,7 @@ adds the ``lr`` factor, and so do we. Same arguments, numbers and state keys
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 
 class Adadelta(LectureOptimizer):
@@ -28,8 +28,8 @@ class Adadelta(LectureOptimizer):
     def init_state(self, param, group):
         return {
             "step": new_step_counter(param),
-            "square_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
-            "acc_delta": torch.zeros_like(param, memory_format=torch.preserve_format),
+            "square_avg": zeros(param),
+            "acc_delta": zeros(param),
         }
 
     def update(self, param, grad, state, group):

@@ -24,7 +24,7 @@ names). No torch.optim counterpart.
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, foreach_moments, new_step_counter, zeros
 
 K = 2  # the injection's divisor, fixed in the authors' code
 
@@ -36,9 +36,8 @@ class AdaInject(LectureOptimizer):
                                       maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
-        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
-        return {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_sq": zeros(),
-                "previous_data": zeros()}
+        return {"step": new_step_counter(param), "exp_avg": zeros(param), "exp_avg_sq": zeros(param),
+                "previous_data": zeros(param)}
 
     def update(self, param, grad, state, group):
         t = count_step(state)
@@ -57,7 +56,6 @@ class AdaInject(LectureOptimizer):
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
         beta1, beta2 = group["betas"]
-        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
         previous = [state["previous_data"] for state in states]
         # previous_data is overwritten with w_t below, so it holds the injected
         # gradient (g + (w_{t-1} - w_t) * g^2) / K in between (t > 1).
@@ -73,9 +71,7 @@ class AdaInject(LectureOptimizer):
             torch._foreach_div_(inject, K)
             for i in later:
                 injected[i] = previous[i]
-        torch._foreach_lerp_(ms, injected, 1 - beta1)
-        torch._foreach_mul_(vs, beta2)
-        torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+        ms, vs = foreach_moments(states, injected, grads, group["betas"])
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, group["eps"])
         torch._foreach_copy_(previous, params)

@@ -30,7 +30,8 @@ over each tensor (base.py, ``compiled``).
 
 import torch
 
-from .base import LectureOptimizer, compiled, count_step, count_steps, new_step_counter
+from .base import (LectureOptimizer, compiled, count_step, count_steps,
+                   foreach_moments, new_step_counter, zeros)
 
 
 class Adam(LectureOptimizer):
@@ -44,10 +45,9 @@ class Adam(LectureOptimizer):
                                       foreach=foreach, fused=fused))
 
     def init_state(self, param, group):
-        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
-        state = {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_sq": zeros()}
+        state = {"step": new_step_counter(param), "exp_avg": zeros(param), "exp_avg_sq": zeros(param)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = zeros()
+            state["max_exp_avg_sq"] = zeros(param)
         return state
 
     def update(self, param, grad, state, group):
@@ -73,11 +73,7 @@ class Adam(LectureOptimizer):
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
         beta1, beta2 = group["betas"]
-        ms = [state["exp_avg"] for state in states]
-        vs = [state["exp_avg_sq"] for state in states]
-        torch._foreach_lerp_(ms, grads, 1 - beta1)
-        torch._foreach_mul_(vs, beta2)
-        torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+        ms, vs = foreach_moments(states, grads, grads, group["betas"])
         if group["amsgrad"]:
             v_maxes = [state["max_exp_avg_sq"] for state in states]
             torch._foreach_maximum_(v_maxes, vs)

@@ -30,7 +30,7 @@ import math
 
 import torch
 
-from .base import LectureOptimizer, check, count_step, new_step_counter
+from .base import LectureOptimizer, check, count_step, new_step_counter, zeros
 
 METHODS = ("cos", "tan")
 
@@ -43,9 +43,8 @@ class AngularGrad(LectureOptimizer):
                                       method=method, maximize=maximize))
 
     def init_state(self, param, group):
-        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
-        return {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_sq": zeros(),
-                "previous_grad": zeros(), "min": zeros(), f"final_{group['method']}_theta": zeros()}
+        return {"step": new_step_counter(param), "exp_avg": zeros(param), "exp_avg_sq": zeros(param),
+                "previous_grad": zeros(param), "min": zeros(param), f"final_{group['method']}_theta": zeros(param)}
 
     def update(self, param, grad, state, group):
         t = count_step(state)

@@ -85,6 +85,23 @@ def scalar_step_dtype():
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
 
 
+def zeros(param):
+    """A zero buffer shaped like ``param`` (every buffer starts at zero, contract section 2)."""
+    return torch.zeros_like(param, memory_format=torch.preserve_format)
+
+
+def foreach_moments(states, first, second, betas):
+    """Adam's two moving averages over a chunk, for the fast paths:
+    m <- b1 m + (1 - b1) first, v <- b2 v + (1 - b2) second^2 (state keys
+    ``exp_avg``, ``exp_avg_sq``). Returns the lists (ms, vs)."""
+    beta1, beta2 = betas
+    ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
+    torch._foreach_lerp_(ms, first, 1 - beta1)
+    torch._foreach_mul_(vs, beta2)
+    torch._foreach_addcmul_(vs, second, second, 1 - beta2)
+    return ms, vs
+
+
 def new_step_counter(param):
     return torch.tensor(0.0, dtype=scalar_step_dtype(), device=param.device)
 

@@ -23,7 +23,7 @@ about 1 / (1 - beta) larger.
 
 import torch
 
-from .base import LectureOptimizer
+from .base import LectureOptimizer, zeros
 
 
 class Momentum(LectureOptimizer):
@@ -34,7 +34,7 @@ class Momentum(LectureOptimizer):
                                       foreach=foreach))
 
     def init_state(self, param, group):
-        return {"momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format)}
+        return {"momentum_buffer": zeros(param)}
 
     def update(self, param, grad, state, group):
         v, mu = state["momentum_buffer"], group["momentum"]

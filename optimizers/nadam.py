@@ -25,7 +25,8 @@ folded into the two step sizes.
 
 import torch
 
-from .base import LectureOptimizer, check, count_step, count_steps, new_step_counter, scalar_step_dtype
+from .base import (LectureOptimizer, check, count_step, count_steps,
+                   foreach_moments, new_step_counter, scalar_step_dtype, zeros)
 
 
 class NAdam(LectureOptimizer):
@@ -39,10 +40,9 @@ class NAdam(LectureOptimizer):
                                       maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
-        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
         return {"step": new_step_counter(param),
                 "mu_product": torch.tensor(1.0, dtype=scalar_step_dtype(), device=param.device),
-                "exp_avg": zeros(), "exp_avg_sq": zeros()}
+                "exp_avg": zeros(param), "exp_avg_sq": zeros(param)}
 
     def update(self, param, grad, state, group):
         t = count_step(state)
@@ -68,10 +68,7 @@ class NAdam(LectureOptimizer):
         products = [state["mu_product"] for state in states]
         torch._foreach_mul_(products, mus)
         mu_products = torch.stack(products).tolist()     # rounded as torch rounds them
-        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
-        torch._foreach_lerp_(ms, grads, 1 - beta1)
-        torch._foreach_mul_(vs, beta2)
-        torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+        ms, vs = foreach_moments(states, grads, grads, group["betas"])
         c2 = [(1 - beta2 ** t) ** 0.5 for t in ts]       # sqrt(v^) + eps = (sqrt(v) + eps*c2) / c2
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, [group["eps"] * c for c in c2])

@@ -19,7 +19,7 @@ torch.optim.SGD(momentum=mu, nesterov=True).
 
 import torch
 
-from .base import LectureOptimizer
+from .base import LectureOptimizer, zeros
 
 
 class Nesterov(LectureOptimizer):
@@ -29,7 +29,7 @@ class Nesterov(LectureOptimizer):
                                       maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
-        return {"momentum_buffer": torch.zeros_like(param, memory_format=torch.preserve_format)}
+        return {"momentum_buffer": zeros(param)}
 
     def update(self, param, grad, state, group):
         v, mu = state["momentum_buffer"], group["momentum"]

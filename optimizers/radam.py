@@ -25,7 +25,7 @@ The same arguments, numbers and state keys (``step``, ``exp_avg``,
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, foreach_moments, new_step_counter, zeros
 
 
 class RAdam(LectureOptimizer):
@@ -36,8 +36,7 @@ class RAdam(LectureOptimizer):
                                       maximize=maximize, foreach=foreach))
 
     def init_state(self, param, group):
-        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
-        return {"step": new_step_counter(param), "exp_avg": zeros(), "exp_avg_sq": zeros()}
+        return {"step": new_step_counter(param), "exp_avg": zeros(param), "exp_avg_sq": zeros(param)}
 
     def update(self, param, grad, state, group):
         t = count_step(state)
@@ -60,10 +59,7 @@ class RAdam(LectureOptimizer):
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
         beta1, beta2 = group["betas"]
-        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
-        torch._foreach_lerp_(ms, grads, 1 - beta1)
-        torch._foreach_mul_(vs, beta2)
-        torch._foreach_addcmul_(vs, grads, grads, 1 - beta2)
+        ms, vs = foreach_moments(states, grads, grads, group["betas"])
         rho_inf = 2 / (1 - beta2) - 1
         rectified, steps = [], []
         for i, t in enumerate(ts):

@@ -18,7 +18,7 @@ and state keys ``step``, ``square_avg``, ``momentum_buffer``, ``grad_avg``).
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 
 class RMSprop(LectureOptimizer):
@@ -29,12 +29,11 @@ class RMSprop(LectureOptimizer):
                                       eps_in_sqrt=eps_in_sqrt, foreach=foreach))
 
     def init_state(self, param, group):
-        zeros = lambda: torch.zeros_like(param, memory_format=torch.preserve_format)  # noqa: E731
-        state = {"step": new_step_counter(param), "square_avg": zeros()}
+        state = {"step": new_step_counter(param), "square_avg": zeros(param)}
         if group["momentum"] > 0:
-            state["momentum_buffer"] = zeros()
+            state["momentum_buffer"] = zeros(param)
         if group["centered"]:
-            state["grad_avg"] = zeros()
+            state["grad_avg"] = zeros(param)
         return state
 
     def update(self, param, grad, state, group):

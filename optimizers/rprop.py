@@ -20,7 +20,7 @@ sign(g_t).
 
 import torch
 
-from .base import LectureOptimizer, check, check_pair, count_step, count_steps, new_step_counter
+from .base import LectureOptimizer, check, check_pair, count_step, count_steps, new_step_counter, zeros
 
 
 class Rprop(LectureOptimizer):
@@ -36,7 +36,7 @@ class Rprop(LectureOptimizer):
     def init_state(self, param, group):
         return {
             "step": new_step_counter(param),
-            "prev": torch.zeros_like(param, memory_format=torch.preserve_format),
+            "prev": zeros(param),
             "step_size": torch.full_like(param, group["lr"], memory_format=torch.preserve_format),
         }
 
