@@ -119,7 +119,10 @@ def test_openvino_stage_fills_every_precision(tmp_path):
     for name in ("model.onnx", "model_fp32.xml", "model_fp16.bin", "model_int8.xml", "manifest.json"):
         assert (tmp_path / "o" / "adam-seed0" / name).is_file()
     assert (tmp_path / "o" / "openvino.png").is_file()
-    assert "INT8" in (tmp_path / "o" / "report.md").read_text()
+    report = (tmp_path / "o" / "report.md").read_text()
+    assert "INT8" in report and "Export check" in report
+    fp32_delta = run["openvino"]["export"]["hops"][2]
+    assert fp32_delta["stage"] == "ir-fp32" and fp32_delta["max_abs_diff"] <= 1e-4
 
 
 def exit_code(argv):

@@ -90,6 +90,21 @@ def openvino_section(results):
     return text
 
 
+def export_table(results):
+    """Max |logit difference| from PyTorch at every export hop (manifest.json of each run)."""
+    stages = ("onnx", "ir-fp32", "ir-fp16", "ir-int8")
+    rows = []
+    for r in results["runs"]:
+        hops = {h["stage"]: h for h in r["openvino"].get("export", {}).get("hops", [])}
+        if hops:
+            rows.append(f"| {r['optimizer']} | {r['seed']} | " + " | ".join(
+                _num(hops.get(s, {}).get("max_abs_diff"), ".2g") for s in stages) + " |")
+    if not rows:
+        return None
+    return "\n".join(["| optimizer | seed | ONNX | IR FP32 | IR FP16 | IR INT8 |",
+                      "|---|---:|---:|---:|---:|---:|", *rows])
+
+
 def tuning_section(results):
     tuning = results.get("tuning")
     if not tuning:
@@ -121,6 +136,12 @@ def render(results, figures):
         f"{' (runs shared the CPU: ' + str(results['environment']['workers']) + ' workers)' if results['environment']['workers'] > 1 else ''}.",
         f"## OpenVINO on {results['device']}: test accuracy per precision",
         openvino_section(results),
+    ]
+    exported = export_table(results)
+    if exported:
+        parts += ["Export check, max |logit difference| from PyTorch on a validation batch "
+                  "(each run's `manifest.json`):", exported]
+    parts += [
         "## Plots",
         "\n".join(f"![{name[:-4]}]({name})" for name in figures),
     ]
