@@ -3,7 +3,7 @@
 The dynamo exporter (``torch.export`` + onnxscript) with a dynamic batch axis and
 one self-contained file, as measured in shared/TERRAIN.md ("ONNX export"). The
 file is only moved into place once ``onnx.checker`` (full check) passes and ONNX
-Runtime reproduces the PyTorch logits within ``TOLERANCE`` at the example batch
+Runtime reproduces the PyTorch logits within ``tolerance.allowed`` at the example batch
 and at batch 1, which proves the batch axis really is dynamic.
 """
 
@@ -16,8 +16,7 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from .staging import staged
-
-TOLERANCE = 1e-4
+from .tolerance import allowed
 INPUT_NAME = "x"
 OUTPUT_NAME = "logits"
 
@@ -31,7 +30,7 @@ def to_onnx(model, example, path):
     ``example`` is an input batch of at least 2 samples (torch.export turns a batch
     of 1 into a constant). Raises ``ValueError`` with one line when torch.export
     cannot capture the model or when ONNX Runtime differs from PyTorch by more
-    than ``TOLERANCE``.
+    than ``tolerance.allowed`` (1e-4 times the logits' scale).
     """
     import numpy as np
     import onnx
@@ -58,8 +57,9 @@ def to_onnx(model, example, path):
             diffs = {len(v): float(np.abs(session.run(None, {INPUT_NAME: v.numpy()})[0] - expected[k]).max())
                      for k, v in batches.items()}
             worst = max(diffs.values())
-            if not worst <= TOLERANCE:
-                raise ValueError(f"ONNX Runtime differs from PyTorch by {worst:.3g} (> {TOLERANCE:g}) "
+            limit = allowed(expected["example"])
+            if not worst <= limit:
+                raise ValueError(f"ONNX Runtime differs from PyTorch by {worst:.3g} (> {limit:.3g}) "
                                  f"for {type(model).__name__}")
     opset = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     return {"path": str(path), "opset": opset, "max_abs_diff": worst,

@@ -11,8 +11,8 @@ the file's.
 from pathlib import Path
 
 from .staging import staged
+from .tolerance import allowed
 
-TOLERANCE_FP32 = 1e-4
 FILES = {"fp32": "model_fp32.xml", "fp16": "model_fp16.xml"}
 
 
@@ -22,7 +22,7 @@ def to_openvino(onnx_path, out_dir, example, expected=None):
     ``expected``: the PyTorch logits for ``example``; without it ONNX Runtime's
     logits on ``onnx_path`` are the reference (``report["reference"]`` says which).
     Returns ``{"reference", "fp32": {"path", "max_abs_diff", "weight_types"}, "fp16": {...}}``.
-    Raises ``ValueError`` when the FP32 IR differs by more than ``TOLERANCE_FP32``.
+    Raises ``ValueError`` when the FP32 IR differs by more than ``tolerance.allowed`` (1e-4 times the logits' scale).
     """
     import numpy as np
     import openvino as ov
@@ -44,9 +44,10 @@ def to_openvino(onnx_path, out_dir, example, expected=None):
                                  "weight_types": weight_types(saved)}
         if report["fp32"]["weight_types"] != ["f32"]:
             raise RuntimeError(f"the FP32 IR holds {report['fp32']['weight_types']} weights")
-        if not report["fp32"]["max_abs_diff"] <= TOLERANCE_FP32:
+        limit = allowed(expected)
+        if not report["fp32"]["max_abs_diff"] <= limit:
             raise ValueError(f"the FP32 IR differs from {reference} by {report['fp32']['max_abs_diff']:.3g} "
-                             f"(> {TOLERANCE_FP32:g})")
+                             f"(> {limit:.3g})")
     return report
 
 

@@ -133,6 +133,25 @@ def exit_code(argv):
         return exc.code
 
 
+def test_a_failed_export_is_reported_and_the_comparison_goes_on(tmp_path, monkeypatch):
+    import export
+
+    real = export.export_checkpoint
+
+    def failing_for_sgd(checkpoint, out_dir, **kw):
+        if "sgd-seed0" in str(out_dir):
+            raise ValueError("ONNX Runtime differs from PyTorch by 1 (> 0.0001)")
+        return real(checkpoint, out_dir, **kw)
+
+    monkeypatch.setattr(export, "export_checkpoint", failing_for_sgd)
+    cfg = dataclasses.replace(SMALL, optimizers=("sgd", "adam"), epochs=1, precisions=("fp32",))
+    results = run_compare(cfg, tmp_path / "f", quiet=True)
+    runs = {r["optimizer"]: r for r in results["runs"]}
+    assert "export failed" in runs["sgd"]["openvino"]["skipped"]
+    assert runs["adam"]["openvino"]["fp32"]["test_accuracy"] == pytest.approx(runs["adam"]["torch"]["test_accuracy"])
+    assert "export failed" in (tmp_path / "f" / "report.md").read_text()
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--optimizers", "adma"], "did you mean 'adam'"),
     (["--lr", "adam=-1"], "LR > 0"),

@@ -189,7 +189,10 @@ def _warm_up(config, dataset):
 
 
 def deploy(run_dir, dataset, record, device, precisions):
-    """Export the run to OpenVINO and score every precision on ``device``."""
+    """Export the run to OpenVINO and score every precision on ``device``.
+
+    A run whose export fails a hop's check is kept, with the reason, like a
+    diverged one: one model must not cost the whole comparison."""
     if not precisions:
         return {"skipped": "no precisions asked for"}
     if record["diverged"]:
@@ -197,8 +200,11 @@ def deploy(run_dir, dataset, record, device, precisions):
     import export
     import infer
 
-    manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=precisions,
-                                        data_dir=record["config"]["data_dir"])
+    try:
+        manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=precisions,
+                                            data_dir=record["config"]["data_dir"])
+    except ValueError as exc:  # a hop failed its check: report it, keep the comparison going
+        return {"skipped": f"{record['optimizer']} seed {record['seed']}: export failed: {exc}"}
     scores = {}
     for p in precisions:
         result = infer.evaluate(run_dir / f"model_{p}.xml", dataset.test.x, dataset.test.y,
