@@ -19,7 +19,7 @@ def evaluate_path(path, *, dataset=None, device="CPU", data_dir=None, batch_size
     """Score one IR, one export directory or a whole compare directory.
 
     Returns ``{"dataset", "device", "runs": {run name: {precision: evaluate() dict
-    + "torch_accuracy" (from results.json, else None) + "delta" (OpenVINO - torch)}}}``.
+    + "torch_accuracy" (from results.json, or a run directory's run.json; else None) + "delta" (OpenVINO - torch)}}}``.
     A single IR or export directory is one run named after its directory.
     """
     path = Path(path)
@@ -30,7 +30,7 @@ def evaluate_path(path, *, dataset=None, device="CPU", data_dir=None, batch_size
     runs = run_dirs(path) if compare else {(path if path.is_dir() else path.parent).name: path}
     name = dataset or _dataset_of(path, runs, compare)
     x, y, task = _test_split(name, data_dir if data_dir is not None else _recorded_data_dir(runs))
-    torch_accuracy = _torch_accuracies(path) if compare else {}
+    torch_accuracy = _torch_accuracies(path) if compare else _run_accuracy(runs)
     results = {}
     for run, location in runs.items():
         results[run] = {}
@@ -77,3 +77,12 @@ def _torch_accuracies(compare_dir):
     runs = json.loads((compare_dir / "results.json").read_text()).get("runs", [])
     return {f"{r['optimizer']}-seed{r['seed']}": (r.get("torch") or {}).get("test_accuracy")
             for r in runs}
+
+
+def _run_accuracy(runs):
+    """PyTorch test accuracy of a single run, from the run.json `descentlab train` writes beside it."""
+    (run, location), = runs.items()
+    record = (location if location.is_dir() else location.parent) / "run.json"
+    if not record.is_file():
+        return {}
+    return {run: (json.loads(record.read_text()).get("torch") or {}).get("test_accuracy")}

@@ -169,6 +169,18 @@ def test_cli_infer_on_a_compare_directory_writes_infer_json(exported, tmp_path, 
     assert fp32["delta"] == pytest.approx(direct["accuracy"] - 0.5)
 
 
+def test_a_run_directory_takes_its_torch_accuracy_from_run_json(exported, tmp_path):
+    run = tmp_path / "adam-seed0"
+    run.mkdir()
+    for f in exported.iterdir():
+        if f.suffix in (".xml", ".bin", ".json"):
+            (run / f.name).write_bytes(f.read_bytes())
+    (run / "run.json").write_text(json.dumps({"torch": {"test_accuracy": 0.25}}))
+    fp32 = infer.evaluate_path(run)["runs"]["adam-seed0"]["fp32"]
+    assert fp32["torch_accuracy"] == 0.25
+    assert fp32["delta"] == pytest.approx(fp32["accuracy"] - 0.25)
+
+
 def _exit_and_error(argv, capsys):
     code = main(argv)
     err = capsys.readouterr().err.strip()
