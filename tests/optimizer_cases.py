@@ -113,3 +113,20 @@ def numpy_reference_run(name, hp, update, stream=gradient_stream, steps=STEPS):
             params[i] = update(params[i], g, states[i], {**full, "lr": lrs[i]})
         history.append([p.copy() for p in params])
     return history, states
+
+
+def minimise(name, f, start, hp, steps):
+    """Run optimizer ``name`` on ``f`` from ``start`` (float64) for ``steps``
+    closure steps; returns the final point."""
+    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = optimizers.create(name, [x], **hp)
+
+    def closure():
+        opt.zero_grad()
+        loss = f(x)
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+    return x.detach()

@@ -13,7 +13,7 @@ import torch
 
 import optimizers
 import reference_recent as ref
-from optimizer_cases import (all_cases, case_id, gradient_stream, make_params, numpy_reference_run,
+from optimizer_cases import (all_cases, case_id, gradient_stream, make_params, minimise, numpy_reference_run,
                              param_groups, set_grads)
 
 STEPS = 40
@@ -259,16 +259,6 @@ BEALE = {
 @pytest.mark.parametrize("name", sorted(BEALE))
 def test_beale(name):
     hp, steps, tol = BEALE[name]
-    x = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
-    opt = optimizers.create(name, [x], **hp)
-
-    def closure():
-        opt.zero_grad()
-        loss = beale(x)
-        loss.backward()
-        return loss
-
-    for _ in range(steps):
-        opt.step(closure)
+    x = minimise(name, beale, [1.0, 1.0], hp, steps)
     assert beale(x).item() < tol
     assert torch.allclose(x, torch.tensor([3.0, 0.5], dtype=torch.float64), atol=1e-2)
