@@ -11,7 +11,6 @@ exported from its lecture dataset (sigmoid2), the others from ``--dataset``.
 """
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile

@@ -19,7 +19,8 @@ numbers and state keys ``step``, ``sum``).
 
 import torch
 
-from .base import LectureOptimizer, compiled, count_step, count_steps, new_step_counter
+from .base import (LectureOptimizer, compiled, count_step, count_steps,
+                   foreach_denominator, new_step_counter)
 
 
 class Adagrad(LectureOptimizer):
@@ -49,12 +50,7 @@ class Adagrad(LectureOptimizer):
         ts = count_steps(states)
         Gs = [state["sum"] for state in states]
         torch._foreach_addcmul_(Gs, grads, grads, 1)
-        if group["eps_in_sqrt"]:
-            denom = torch._foreach_add(Gs, group["eps"])
-            torch._foreach_sqrt_(denom)
-        else:
-            denom = torch._foreach_sqrt(Gs)
-            torch._foreach_add_(denom, group["eps"])
+        denom = foreach_denominator(Gs, group["eps"], group["eps_in_sqrt"])
         torch._foreach_addcdiv_(params, grads, denom, [-lr for lr in _decayed_lrs(ts, group)])
 
     def update_fused(self, params, grads, states, group):

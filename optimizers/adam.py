@@ -30,7 +30,7 @@ over each tensor (base.py, ``compiled``).
 
 import torch
 
-from .base import (LectureOptimizer, compiled, count_step, count_steps,
+from .base import (LectureOptimizer, compiled, count_step, count_steps, foreach_denominator,
                    foreach_moments, new_step_counter, zeros)
 
 
@@ -79,12 +79,7 @@ class Adam(LectureOptimizer):
             torch._foreach_maximum_(v_maxes, vs)
             vs = v_maxes
         step_sizes, eps_terms = _folded_scalars(ts, group)
-        if group["eps_in_sqrt"]:
-            denom = torch._foreach_add(vs, eps_terms)
-            torch._foreach_sqrt_(denom)
-        else:
-            denom = torch._foreach_sqrt(vs)
-            torch._foreach_add_(denom, eps_terms)
+        denom = foreach_denominator(vs, eps_terms, group["eps_in_sqrt"])
         torch._foreach_addcdiv_(params, ms, denom, step_sizes)
 
     def update_fused(self, params, grads, states, group):

@@ -102,6 +102,28 @@ def foreach_moments(states, first, second, betas):
     return ms, vs
 
 
+def foreach_denominator(values, eps, eps_in_sqrt, in_place=False):
+    """The adaptive methods' denominator over a chunk, for the fast paths:
+    sqrt(v + eps) with ``eps_in_sqrt`` (the CS7015 form), else sqrt(v) + eps.
+    ``eps`` is a number or one per tensor. A new list, or ``values`` itself
+    overwritten when ``in_place``."""
+    if in_place:
+        if eps_in_sqrt:
+            torch._foreach_add_(values, eps)
+            torch._foreach_sqrt_(values)
+        else:
+            torch._foreach_sqrt_(values)
+            torch._foreach_add_(values, eps)
+        return values
+    if eps_in_sqrt:
+        denom = torch._foreach_add(values, eps)
+        torch._foreach_sqrt_(denom)
+    else:
+        denom = torch._foreach_sqrt(values)
+        torch._foreach_add_(denom, eps)
+    return denom
+
+
 def new_step_counter(param):
     return torch.tensor(0.0, dtype=scalar_step_dtype(), device=param.device)
 

@@ -18,7 +18,8 @@ and state keys ``step``, ``square_avg``, ``momentum_buffer``, ``grad_avg``).
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
+from .base import (LectureOptimizer, count_step, count_steps, foreach_denominator,
+                   new_step_counter, zeros)
 
 
 class RMSprop(LectureOptimizer):
@@ -64,19 +65,10 @@ class RMSprop(LectureOptimizer):
         if group["centered"]:
             ms = [state["grad_avg"] for state in states]
             torch._foreach_lerp_(ms, grads, 1 - alpha)
-            denom = torch._foreach_addcmul(vs, ms, ms, value=-1)   # the variance, then in place
-            if group["eps_in_sqrt"]:
-                torch._foreach_add_(denom, eps)
-                torch._foreach_sqrt_(denom)
-            else:
-                torch._foreach_sqrt_(denom)
-                torch._foreach_add_(denom, eps)
-        elif group["eps_in_sqrt"]:
-            denom = torch._foreach_add(vs, eps)
-            torch._foreach_sqrt_(denom)
+            variance = torch._foreach_addcmul(vs, ms, ms, value=-1)
+            denom = foreach_denominator(variance, eps, group["eps_in_sqrt"], in_place=True)
         else:
-            denom = torch._foreach_sqrt(vs)
-            torch._foreach_add_(denom, eps)
+            denom = foreach_denominator(vs, eps, group["eps_in_sqrt"])
         if group["momentum"] > 0:
             bs = [state["momentum_buffer"] for state in states]
             torch._foreach_mul_(bs, group["momentum"])
