@@ -25,10 +25,10 @@ from pathlib import Path
 
 import torch
 
-import train.batches as batches
-import train.datasets as datasets
+import descentlab.train.batches as batches
+import descentlab.train.datasets as datasets
 from descentlab.io import write_json
-from descentlab.table import format_table
+from descentlab.cli.table import format_table
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "batching.json"
 

@@ -39,12 +39,12 @@ def main(argv=None):
 
     import nncf
 
-    import export
-    import models
+    from descentlab import export
+    from descentlab import models
     from descentlab.io import write_json
-    from descentlab.table import format_table
-    from train import datasets
-    from train.run import RunConfig, train_run
+    from descentlab.cli.table import format_table
+    from descentlab.train import datasets
+    from descentlab.train.run import RunConfig, train_run
 
     nncf.set_log_level(logging.WARNING)
     names = args.models.split(",") if args.models else models.available()

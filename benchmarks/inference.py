@@ -45,9 +45,9 @@ def main(argv=None):
     parser.add_argument("--out", default=str(RESULTS / "inference.json"))
     args = parser.parse_args(argv)
 
-    import infer
+    from descentlab import infer
     from descentlab.io import write_json
-    from descentlab.commands.bench import format_result
+    from descentlab.cli.commands.bench import format_result
 
     run_dir = Path(args.run_dir)
     prepare(run_dir, args.epochs)
@@ -92,9 +92,9 @@ def prepare(run_dir, epochs):
         return
     import torch
 
-    import export
-    import models
-    from train import checkpoint, datasets
+    from descentlab import export
+    from descentlab import models
+    from descentlab.train import checkpoint, datasets
 
     data = datasets.load("fashion-mnist")
     torch.manual_seed(0)
@@ -123,7 +123,7 @@ def prepare(run_dir, epochs):
 def torch_accuracy(checkpoint_path):
     import torch
 
-    from train import checkpoint, datasets
+    from descentlab.train import checkpoint, datasets
 
     ckpt = checkpoint.load(checkpoint_path)
     model = checkpoint.rebuild_model(ckpt)
@@ -160,7 +160,7 @@ def cross_check(bench, xml, seconds, repeats=3):
 
     import numpy as np
 
-    from infer.bench_openvino import bench_ir
+    from descentlab.infer.bench_openvino import bench_ir
 
     sample, batch = bench["input_shape"], bench["batch"]
     many = np.random.default_rng(0).random((batch, *sample), dtype=np.float32)
@@ -195,8 +195,8 @@ def settings_sweep(run_dir, bench, seconds, repeats=3):
 
     import numpy as np
 
-    from infer.bench_onnxruntime import bench_onnx
-    from infer.bench_openvino import bench_ir
+    from descentlab.infer.bench_onnxruntime import bench_onnx
+    from descentlab.infer.bench_openvino import bench_ir
 
     threads = bench["threads"]
     many = np.random.default_rng(0).random((bench["batch"], *bench["input_shape"]), dtype=np.float32)

@@ -47,10 +47,10 @@ from pathlib import Path
 import torch
 from torch._C._profiler import _EventType
 
-import models
-import optimizers
+from descentlab import models
+from descentlab import optimizers
 from descentlab.io import write_json
-from descentlab.table import format_table
+from descentlab.cli.table import format_table
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "optimizer_step.json"
 # Targets of issue 7: ours <= 1.0x torch's default path; <= 1.25x torch's fused kernel for these.

@@ -23,10 +23,10 @@ from pathlib import Path
 import torch
 
 from descentlab.io import write_json
-from descentlab.table import format_table
-from train import datasets, objective
-from train.batches import epoch_batches
-from train.run import RunConfig, build, train_run
+from descentlab.cli.table import format_table
+from descentlab.train import datasets, objective
+from descentlab.train.batches import epoch_batches
+from descentlab.train.run import RunConfig, build, train_run
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "train_loop.json"
 

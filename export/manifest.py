@@ -15,7 +15,7 @@ TOOLS = ("torch", "onnx", "onnxscript", "onnxruntime", "openvino", "nncf")
 def build(checkpoint_path, checkpoint, files_dir, files, hops, int8=None, dataset=None, seconds=None,
           opset=None, example_batch=None):
     """The manifest dict; ``files``: the file names in ``files_dir`` the export produced."""
-    from train.checkpoint import sha256
+    from descentlab.train.checkpoint import sha256
 
     files_dir = Path(files_dir)
     spec = checkpoint["model"]

@@ -49,8 +49,8 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
     import numpy as np  # after the argument checks: a typo fails before seconds of imports
     import torch
 
-    from train import checkpoint as checkpoints
-    from train import datasets
+    from descentlab.train import checkpoint as checkpoints
+    from descentlab.train import datasets
 
     ckpt = checkpoints.load(checkpoint_path)
     try:

@@ -10,7 +10,7 @@ from .timing import latency_loop, latency_stats, throughput_loop, timed
 def bench_checkpoint(checkpoint_path, one, many, *, seconds, threads):
     import torch
 
-    from train.checkpoint import load, rebuild_model
+    from descentlab.train.checkpoint import load, rebuild_model
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)

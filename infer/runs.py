@@ -46,7 +46,7 @@ def evaluate_path(path, *, dataset=None, device="CPU", data_dir=None, batch_size
 
 
 def _test_split(name, data_dir):
-    from train import datasets
+    from descentlab.train import datasets
 
     data = datasets.load(name, data_dir=data_dir)
     return data.test.x, data.test.y, data.task

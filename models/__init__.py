@@ -23,11 +23,11 @@ import inspect
 
 import torch
 
-from models.cnn import CNN
-from models.lenet import LeNet
-from models.logreg import LogReg
-from models.mlp import MLP
-from models.neuron import Neuron
+from descentlab.models.cnn import CNN
+from descentlab.models.lenet import LeNet
+from descentlab.models.logreg import LogReg
+from descentlab.models.mlp import MLP
+from descentlab.models.neuron import Neuron
 
 REGISTRY = {"neuron": Neuron, "logreg": LogReg, "mlp": MLP, "cnn": CNN, "lenet": LeNet}
 

@@ -18,7 +18,7 @@ first fully connected layer is sized from the input shape.
 
 from torch import nn
 
-from models import shapes
+from descentlab.models import shapes
 
 VARIANTS = {  # kernel, padding, fc width, TF-style 'same' pooling
     "default": (3, 1, 128, False),

@@ -10,7 +10,7 @@ images need no padding to 32x32 and 8x8 digits still leave a 2x2 map.
 
 from torch import nn
 
-from models import shapes
+from descentlab.models import shapes
 
 
 class LeNet(nn.Module):

@@ -7,7 +7,7 @@ condition number and step size).
 
 from torch import nn
 
-from models import shapes
+from descentlab.models import shapes
 
 
 class LogReg(nn.Module):

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from models import shapes
+from descentlab.models import shapes
 
 
 class MLP(nn.Module):

@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from models import shapes
+from descentlab.models import shapes
 
 
 class Neuron(nn.Module):

@@ -19,7 +19,7 @@ def digits():
 
 
 def trained_mlp():
-    import models
+    from descentlab import models
     import torch
 
     x, y = digits()
@@ -38,7 +38,7 @@ def export_dir(directory, model, *, checkpoint=True):
     import openvino as ov
     import torch
 
-    from train.checkpoint import save
+    from descentlab.train.checkpoint import save
 
     directory.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(2, 1, 8, 8)

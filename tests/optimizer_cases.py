@@ -6,7 +6,7 @@ import itertools
 
 import torch
 
-import optimizers
+from descentlab import optimizers
 
 STEPS = 30
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from optimizers.clipping import clip_grad_norm, clip_grad_value
+from descentlab.optimizers.clipping import clip_grad_norm, clip_grad_value
 
 
 def params_with_grads(*grads):

@@ -9,10 +9,10 @@ import sys
 import pytest
 
 from descentlab.cli import main
-from train import compare as compare_module
-from train import run as run_module
-from train.compare import run_compare
-from train.settings import CompareConfig
+from descentlab.compare import runner as compare_module
+from descentlab.train import run as run_module
+from descentlab.compare.runner import run_compare
+from descentlab.compare.settings import CompareConfig
 
 SMALL = CompareConfig(dataset="digits", model="logreg", optimizers=("sgd", "adam", "rprop"),
                       epochs=2, batch_size=64, precisions=())
@@ -134,7 +134,7 @@ def exit_code(argv):
 
 
 def test_a_failed_export_is_reported_and_the_comparison_goes_on(tmp_path, monkeypatch):
-    import export
+    from descentlab import export
 
     real = export.export_checkpoint
 

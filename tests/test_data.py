@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-import train.batches as batches
-import train.datasets as datasets
+import descentlab.train.batches as batches
+import descentlab.train.datasets as datasets
 from descentlab.cli import main
-from train import cifar, idx
+from descentlab.train import cifar, idx
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 NAMES = ["blobs2d", "cifar10", "digits", "fashion-mnist", "mnist", "sigmoid2", "sparse"]

@@ -18,10 +18,10 @@ import pytest
 import torch
 from torch import nn
 
-import export
-import models
+from descentlab import export
+from descentlab import models
 from descentlab import cli
-from train import checkpoint, datasets
+from descentlab.train import checkpoint, datasets
 
 F32 = {ov.properties.hint.inference_precision: ov.Type.f32}  # the CPU plugin here defaults to bf16
 

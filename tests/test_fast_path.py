@@ -11,8 +11,8 @@ test_recent_optimizers.py); this file proves the fast one computes the same.
 import pytest
 import torch
 
-import optimizers
-import optimizers.base
+from descentlab import optimizers
+import descentlab.optimizers.base
 from optimizer_cases import all_cases, case_id, gradient_stream, make_params, param_groups, set_grads
 
 TOL = dict(rtol=0, atol=1e-12)
@@ -44,7 +44,7 @@ def assert_same_run(name, hp):
 def test_fast_path_equals_readable_path(case, monkeypatch):
     # Chunks of ~100 bytes split the three float64 test tensors (96, 40, 48
     # bytes) into several update_group calls, as a large model would be.
-    monkeypatch.setattr(optimizers.base, "FAST_PATH_CHUNK_BYTES", 100)
+    monkeypatch.setattr(descentlab.optimizers.base, "FAST_PATH_CHUNK_BYTES", 100)
     assert_same_run(*case)
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-import infer
+from descentlab import infer
 from descentlab.cli import main
 from descentlab.errors import UserError
-from infer.devices import check_device
+from descentlab.infer.devices import check_device
 from tests.infer_cases import digits, export_dir, trained_mlp
 
 
@@ -119,8 +119,8 @@ def test_fp16_ir_and_auto_device_stay_close(exported, model):
 
 def test_static_padded_batches_match_pytorch(exported, model):
     """The NPU path (static batch, last batch padded), run on the CPU."""
-    from infer.evaluate import predict
-    from infer.runtime import compile_model, read_model
+    from descentlab.infer.evaluate import predict
+    from descentlab.infer.runtime import compile_model, read_model
 
     x = digits()[0][:103]
     ir = read_model(exported / "model_fp32.xml")
@@ -148,7 +148,7 @@ def test_bad_inputs_raise_one_line_errors(exported, tmp_path):
 # ---- descentlab infer / devices ------------------------------------------------------------
 
 def test_cli_infer_on_a_compare_directory_writes_infer_json(exported, tmp_path, capsys):
-    from train import datasets
+    from descentlab.train import datasets
 
     compare = tmp_path / "compare"
     run = compare / "adam-seed0"

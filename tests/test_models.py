@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-import models
+from descentlab import models
 
 DIGITS, FASHION = (1, 8, 8), (1, 28, 28)
 # (name, options, num_classes): every model, and both cnn variants.

@@ -4,7 +4,7 @@ and the registry answers unknown names with a suggestion."""
 import pytest
 import torch
 
-import optimizers
+from descentlab import optimizers
 
 # One invalid value per hyperparameter name; a new hyperparameter needs a row
 # here (test_every_hyperparameter_has_an_invalid_example fails until then).

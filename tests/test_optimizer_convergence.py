@@ -8,7 +8,7 @@ Adding an optimizer to the registry means adding a row to both tables:
 
 import pytest
 
-import optimizers
+from descentlab import optimizers
 from optimizer_cases import minimise
 
 

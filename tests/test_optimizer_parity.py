@@ -7,7 +7,7 @@ import io
 import pytest
 import torch
 
-import optimizers
+from descentlab import optimizers
 from optimizer_cases import (STEPS, all_cases, case_id, constructs, flag_combinations, gradient_stream, make_params,
                              param_groups, set_grads, twin_of)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import optimizers
+from descentlab import optimizers
 from optimizer_cases import (all_cases, case_id, gradient_stream, make_params, numpy_reference_run,
                              param_groups, set_grads)
 import reference_recent

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-import optimizers
+from descentlab import optimizers
 import reference_recent as ref
 from optimizer_cases import (all_cases, case_id, gradient_stream, make_params, minimise, numpy_reference_run,
                              param_groups, set_grads)

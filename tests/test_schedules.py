@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-import optimizers
-from optimizers import schedules
+from descentlab import optimizers
+from descentlab.optimizers import schedules
 
 EPOCHS = 30
 LR0 = (0.1, 0.03)

@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
-from train import checkpoint, datasets, objective
-from train import run as run_module
-from train.run import RunConfig, build, train_run
+from descentlab.train import checkpoint, datasets, objective
+from descentlab.train import run as run_module
+from descentlab.train.run import RunConfig, build, train_run
 
 
 @pytest.fixture(scope="module")

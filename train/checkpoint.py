@@ -50,7 +50,7 @@ def load(path):
 
 def rebuild_model(checkpoint):
     """The trained model, in eval mode, from a loaded checkpoint."""
-    import models
+    from descentlab import models
 
     spec = checkpoint["model"]
     model = models.create(spec["name"], tuple(spec["input_shape"]), spec["num_classes"],

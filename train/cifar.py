@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from train.idx import problem
+from descentlab.train.idx import problem
 
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"

@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from descentlab.errors import USER_ERRORS
-from train import cifar, idx, toys
+from descentlab.train import cifar, idx, toys
 
 ENV_VAR = "DESCENTLAB_DATA"
 VAL_SIZE = 5000          # held out of the 60000 (CIFAR-10: 50000) training images

@@ -11,7 +11,7 @@ except where those do not train the zoo's models in a few epochs:
 ``--lr NAME=VALUE`` and ``--tune-lr`` override them.
 """
 
-import optimizers
+from descentlab import optimizers
 
 TRAINING_OVERRIDES = {
     "sgd": {"lr": 0.1},

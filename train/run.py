@@ -20,11 +20,11 @@ from pathlib import Path
 
 import torch
 
-import models
-import optimizers
-from train import checkpoint, objective
-from train.batches import epoch_batches
-from train.history import History
+from descentlab import models
+from descentlab import optimizers
+from descentlab.train import checkpoint, objective
+from descentlab.train.batches import epoch_batches
+from descentlab.train.history import History
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -59,7 +59,7 @@ def validate(config):
     if not isinstance(config.epochs, int) or config.epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {config.epochs!r}")
     if config.schedule:
-        from optimizers import schedules
+        from descentlab.optimizers import schedules
 
         unknown = sorted(set(config.schedule_kwargs) - set(schedules.defaults(config.schedule)))
         if unknown:
@@ -77,7 +77,7 @@ def build(config, dataset):
     optimizer = optimizers.create(config.optimizer, model.parameters(), **config.hparams)
     schedule = None
     if config.schedule:
-        from optimizers import schedules
+        from descentlab.optimizers import schedules
 
         schedule = schedules.create(config.schedule, optimizer, **config.schedule_kwargs)
     return model, optimizer, schedule
@@ -152,7 +152,7 @@ def _clipper(config):
     """The gradient clipping the config asks for (lecture 003), as one function, or None."""
     if config.clip_norm is None and config.clip_value is None:
         return None
-    from optimizers import clipping
+    from descentlab.optimizers import clipping
 
     def clip(params):
         params = list(params)
@@ -166,7 +166,7 @@ def _clipper(config):
 
 def _when(config):
     """When the run's schedule steps: "epoch", "epoch, with the validation loss" or "iteration"."""
-    from optimizers import schedules
+    from descentlab.optimizers import schedules
 
     return schedules.info(config.schedule).every
 

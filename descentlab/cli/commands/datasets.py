@@ -14,8 +14,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    import train.datasets as datasets
-    from descentlab.table import format_table, to_json
+    import descentlab.train.datasets as datasets
+    from descentlab.cli.table import format_table, to_json
 
     entries = datasets.describe(args.data_dir)
     if args.json:

@@ -23,10 +23,10 @@ def add_arguments(parser):
 def run(args):
     from pathlib import Path
 
-    import infer
+    from descentlab import infer
     from descentlab.io import write_json
-    from descentlab.table import format_table, to_json
-    from infer.files import is_compare_dir
+    from descentlab.cli.table import format_table, to_json
+    from descentlab.infer.files import is_compare_dir
 
     result = infer.evaluate_path(args.path, dataset=args.dataset, device=args.device,
                                  data_dir=args.data_dir, batch_size=args.batch_size)

@@ -29,14 +29,15 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import optimizers
+from descentlab import optimizers
 from descentlab import io
 from descentlab.errors import UserError
-from train import datasets, objective, report, tune
-from train.history import History
-from train.settings import PRECISIONS, CompareConfig
-from train.progress import Progress
-from train.run import train_run, validate
+from descentlab.train import datasets, objective
+from descentlab.compare import report, tune
+from descentlab.train.history import History
+from descentlab.compare.settings import PRECISIONS, CompareConfig
+from descentlab.train.progress import Progress
+from descentlab.train.run import train_run, validate
 
 RUN_RESULT = "run.json"
 
@@ -60,7 +61,7 @@ def check(config):
     for name in config.names:
         validate(config.run_config(name, config.seeds[0]))
     if config.precisions:
-        import infer
+        from descentlab import infer
 
         infer.check_device(config.device)
 
@@ -177,7 +178,7 @@ def _warm_up(config, dataset):
     optimizer timed would otherwise pay for them in its seconds per epoch."""
     if (config.model, dataset.name) in _WARMED:
         return
-    import models
+    from descentlab import models
 
     model = models.create(config.model, dataset.input_shape, dataset.num_classes,
                           **config.model_kwargs)
@@ -197,8 +198,8 @@ def deploy(run_dir, dataset, record, device, precisions):
         return {"skipped": "no precisions asked for"}
     if record["diverged"]:
         return {"skipped": f"diverged at epoch {record['diverged_epoch']}"}
-    import export
-    import infer
+    from descentlab import export
+    from descentlab import infer
 
     try:
         manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=precisions,

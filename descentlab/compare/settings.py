@@ -29,13 +29,13 @@ class CompareConfig:
 
     @property
     def names(self):
-        import optimizers
+        from descentlab import optimizers
 
         return tuple(self.optimizers) or tuple(optimizers.available())
 
     def run_config(self, name, seed, lr=None, epochs=None):
-        from train.hparams import training_hparams
-        from train.run import RunConfig
+        from descentlab.train.hparams import training_hparams
+        from descentlab.train.run import RunConfig
 
         hparams = training_hparams(name, {"lr": lr} if lr is not None else None)
         return RunConfig(dataset=self.dataset, model=self.model, optimizer=name, hparams=hparams,

@@ -11,10 +11,10 @@ regression); a diverged trial scores worst. The search is saved to
 import json
 import math
 
-import optimizers
+from descentlab import optimizers
 from descentlab import io
-from train.progress import Progress
-from train.run import train_run
+from descentlab.train.progress import Progress
+from descentlab.train.run import train_run
 
 COARSE = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 FINE = (10 ** -0.5, 10 ** 0.5)   # around the coarse winner: /3.16 and x3.16

@@ -4,7 +4,7 @@ import datetime
 import math
 
 from descentlab import io
-from train import plots
+from descentlab.compare import plots
 
 
 def default_target(summary):

@@ -8,7 +8,7 @@ def add_arguments(parser):
 
 
 def rows():
-    import optimizers
+    from descentlab import optimizers
 
     for name in optimizers.available():
         info = optimizers.info(name)
@@ -23,7 +23,7 @@ def rows():
 
 
 def run(args):
-    from descentlab.table import format_table, to_json
+    from descentlab.cli.table import format_table, to_json
 
     entries = list(rows())
     if args.json:

@@ -6,7 +6,7 @@ checkpoint.pt (weights, optimizer state, history, config; rewritten after
 every epoch) and run.json (the history and test numbers).
 """
 
-from descentlab import arguments
+from descentlab.cli import arguments
 
 HELP = "train one model with one optimizer, save a checkpoint"
 
@@ -38,10 +38,10 @@ def run(args):
     from pathlib import Path
 
     from descentlab import io
-    from train import datasets
-    from train.hparams import training_hparams
-    from train.progress import Progress
-    from train.run import CHECKPOINT, RunConfig, train_run, validate
+    from descentlab.train import datasets
+    from descentlab.train.hparams import training_hparams
+    from descentlab.train.progress import Progress
+    from descentlab.train.run import CHECKPOINT, RunConfig, train_run, validate
 
     hparams = training_hparams(args.optimizer, dict(args.hp))
     if args.lr is not None:

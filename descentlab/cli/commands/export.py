@@ -26,8 +26,8 @@ def run(args):
     import sys
     from contextlib import redirect_stdout
 
-    import export
-    from descentlab.table import format_table, to_json
+    from descentlab import export
+    from descentlab.cli.table import format_table, to_json
 
     precisions = export.parse_precisions(args.precisions)  # before any heavy work: a typo fails at once
     # NNCF draws its progress bars on stdout; stdout is for the table / JSON

@@ -7,13 +7,13 @@ minutes on 2 CPU cores. The serious run:
   descentlab compare --dataset fashion-mnist --model cnn --epochs 5 --batch-size 128
 """
 
-from descentlab import arguments
+from descentlab.cli import arguments
 
 HELP = "train one model per optimizer, export to OpenVINO, report who wins"
 
 
 def add_arguments(parser):
-    from train.settings import PRECISIONS, CompareConfig
+    from descentlab.compare.settings import PRECISIONS, CompareConfig
 
     d = CompareConfig()
     parser.add_argument("--dataset", default=d.dataset, help=f"default {d.dataset}")
@@ -57,8 +57,8 @@ def run(args):
     import dataclasses
     import datetime
 
-    from train.compare import run_compare, saved_settings
-    from train.settings import CompareConfig
+    from descentlab.compare.runner import run_compare, saved_settings
+    from descentlab.compare.settings import CompareConfig
 
     if args.resume:
         if not args.out:
@@ -79,7 +79,7 @@ def run(args):
 
 
 def _print(results, out):
-    from train.report import headline, torch_table
+    from descentlab.compare.report import headline, torch_table
 
     print(headline(results).replace("**", ""))
     print()

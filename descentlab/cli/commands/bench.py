@@ -28,9 +28,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    import infer
+    from descentlab import infer
     from descentlab.io import write_json
-    from descentlab.table import to_json
+    from descentlab.cli.table import to_json
 
     result = infer.bench(args.path, seconds=args.seconds, batch=args.batch, hint=args.hint,
                          nireq=args.nireq, device=args.device, threads=args.threads)
@@ -42,7 +42,7 @@ def run(args):
 
 def format_result(result):
     """The side-by-side table, with the devices and settings above it."""
-    from descentlab.table import format_table
+    from descentlab.cli.table import format_table
 
     header = ["backend", "precision", "lat median ms", "p90", "p99", "min", "max",
               f"fps @{result['batch']}", "lat x torch", "fps x torch", "nireq/streams",

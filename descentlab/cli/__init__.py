@@ -1,4 +1,4 @@
-"""``descentlab``: one sub-command per module of ``descentlab.commands``.
+"""``descentlab``: one sub-command per module of ``descentlab.cli.commands``.
 
 Start-up imports only argparse and the command modules, which import torch,
 OpenVINO and matplotlib inside ``run``: ``descentlab --help`` answers at once.
@@ -15,7 +15,7 @@ import traceback
 
 from . import commands
 
-from .errors import USER_ERRORS
+from descentlab.errors import USER_ERRORS
 
 # The help lists sub-commands in the pipeline's order; any other module after them.
 ORDER = ["compare", "train", "export", "infer", "bench", "optimizers", "datasets", "devices", "lab"]
@@ -33,7 +33,7 @@ def build_parser():
                     "formula to an OpenVINO model on Intel hardware.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in command_names():
-        module = importlib.import_module(f"descentlab.commands.{name}")
+        module = importlib.import_module(f"descentlab.cli.commands.{name}")
         command = sub.add_parser(name, help=module.HELP, description=module.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)

@@ -12,8 +12,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    import infer
-    from descentlab.table import format_table, to_json
+    from descentlab import infer
+    from descentlab.cli.table import format_table, to_json
 
     found = infer.devices()
     if args.json:
