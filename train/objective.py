@@ -28,8 +28,9 @@ def evaluate(model, split, task, batch_size=1024):
     was_training = model.training
     model.eval()
     total_loss, total_correct, n = 0.0, 0, len(split)
+    device = next(model.parameters()).device
     for start in range(0, n, batch_size):
-        xb, yb = split.x[start:start + batch_size], split.y[start:start + batch_size]
+        xb, yb = split.x[start:start + batch_size].to(device), split.y[start:start + batch_size].to(device)
         out = model(xb)
         total_loss += float(loss(task, out, yb)) * len(yb)
         total_correct += correct(task, out, yb)
