@@ -121,14 +121,18 @@ def launched():
     return all(key in os.environ for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"))
 
 
-def join(device="cpu"):
+def join(device="cpu", timeout=None):
     """The process group of this process: ``SINGLE`` outside torchrun, else a new
-    (or the existing) default group, gloo for the CPU, nccl for CUDA."""
+    (or the existing) default group, gloo for the CPU, nccl for CUDA.
+    ``timeout`` (a timedelta): how long a collective may wait for a slow rank."""
     if not launched() or int(os.environ["WORLD_SIZE"]) == 1:
         return SINGLE
     dist = torch.distributed
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+        cuda = device.startswith("cuda")
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=timeout)
     return Group(rank=dist.get_rank(), world_size=dist.get_world_size(),
                  local_rank=int(os.environ.get("LOCAL_RANK", 0)), backend=dist.get_backend())
 

@@ -33,7 +33,7 @@ from descentlab import optimizers
 from descentlab import io
 from descentlab.errors import UserError
 from descentlab.train import datasets, objective
-from descentlab.compare import report, tune
+from descentlab.compare import report, spread, tune
 from descentlab.train.history import History
 from descentlab.compare.settings import PRECISIONS, CompareConfig
 from descentlab.train.progress import Progress
@@ -71,23 +71,28 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
 
     ``data``: a ``train.datasets.Dataset`` of the user's own data, used instead
     of loading ``config.dataset`` by name (its name must be ``config.dataset``).
+    Under ``torchrun`` the runs are spread over the ranks and rank 0 alone
+    returns the results (None elsewhere): see ``spread``.
     """
     check(config)
     if data is not None and data.name != config.dataset:
         raise ValueError(f"the data given is named '{data.name}', the settings say dataset '{config.dataset}'")
     out = Path(out_dir)
-    _claim(out, config, resume)
+    group = spread.join()
+    group.first(_claim, out, config, resume)
     dataset = data or datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
 
     lrs, tuned = dict(config.lr), None
     if config.tune_lr:
-        tuned = tune.tune_all(config, dataset, out / "tuning.json", quiet=quiet)
+        tuned = group.first(tune.tune_all, config, dataset, out / "tuning.json", quiet)
         lrs.update({n: t["best_lr"] for n, t in tuned.items()})
 
     tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
               config.device, tuple(config.precisions), data)
              for seed in config.seeds for name in config.names]
-    records = _run_all(tasks, config.workers, quiet)
+    records = spread.run_all(group, tasks, config.workers, quiet, _run_all, out)
+    if records is None:  # not rank 0
+        return None
     results = summarise(config, records, tuned)
     io.write_json(out / "results.json", results)
     report.write(out, results)
