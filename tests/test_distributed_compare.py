@@ -22,7 +22,7 @@ import torch
 
 from descentlab.compare.runner import run_compare
 from descentlab.compare.settings import CompareConfig
-from tests.distributed_cases import finish, torchrun
+from distributed_cases import finish, torchrun
 
 OPTIMIZERS, SEEDS, EPOCHS = ("sgd", "adam", "momentum", "nesterov"), (0, 1), 2
 TOLERANCE = 1e-5

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from descentlab import optimizers
-from tests.distributed_cases import free_port, rank_environment, spawn
+from distributed_cases import free_port, rank_environment, spawn
 
 N, FEATURES, CLASSES, BATCH, EPOCHS = 51, 6, 3, 16, 2
 TOLERANCE = 1e-12

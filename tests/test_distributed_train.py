@@ -17,7 +17,7 @@ import torch
 
 from descentlab.train import checkpoint, datasets, distributed
 from descentlab.train.run import RunConfig, _train_into, train_into
-from tests.distributed_cases import finish, torchrun
+from distributed_cases import finish, torchrun
 
 BATCH, TOLERANCE = 154, 1e-6
 CONFIG = RunConfig(dataset="digits", model="mlp", optimizer="adam", epochs=2, batch_size=BATCH)
