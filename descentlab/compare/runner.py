@@ -100,7 +100,12 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
 
 
 def saved_settings(out_dir):
-    """The settings of the comparison in ``out_dir`` (``--resume`` continues with them)."""
+    """The settings of the comparison in ``out_dir`` (``--resume`` continues with them);
+    under ``torchrun``, rank 0's copy, handed to every rank."""
+    return spread.join().first(_read_settings, out_dir)
+
+
+def _read_settings(out_dir):
     path = Path(out_dir) / "compare.json"
     if not path.is_file():
         raise UserError(f"'{out_dir}' holds no comparison to resume (no compare.json)")
