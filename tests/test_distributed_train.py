@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from descentlab.train import checkpoint, datasets, distributed
-from descentlab.train.run import RunConfig, _train_into, train_into
+from descentlab.train.run import RunConfig, train_into, train_run
 from distributed_cases import finish, torchrun
 
 BATCH, TOLERANCE = 154, 1e-6
@@ -44,11 +44,11 @@ def test_shares_partition_every_global_batch():
     assert [len(yb) for _, yb, _ in shares[2]] == [1, 1, 1, 1, 1]  # 5 = 2 + 2 + 1; 3 = 1 + 1 + 1
 
 
-def test_a_batch_smaller_than_the_ranks_is_refused(tmp_path):
+def test_a_batch_smaller_than_the_ranks_is_refused():
     dataset = datasets.load("digits")
     config = RunConfig(dataset="digits", model="logreg", optimizer="sgd", batch_size=1)
     with pytest.raises(ValueError, match="cannot be shared by 2 ranks"):
-        _train_into(config, dataset, tmp_path, False, None, distributed.Group(rank=0, world_size=2))
+        train_run(config, dataset, group=distributed.Group(rank=0, world_size=2))
 
 
 def test_torchrun_train_resumes_and_equals_one_process(tmp_path, one_thread):

@@ -52,6 +52,12 @@ class Group:
             return f"cuda:{self.local_rank}"
         return wanted
 
+    def check_batch_size(self, batch_size):
+        """ValueError when a batch (an int, None: full) has fewer samples than there are ranks."""
+        if batch_size is not None and batch_size < self.world_size:
+            raise ValueError(f"--batch-size {batch_size} cannot be shared by {self.world_size} ranks: "
+                             f"use a batch of at least {self.world_size} samples")
+
     def wrap(self, model):
         """``model`` itself, or inside ``DistributedDataParallel`` when there are several ranks."""
         if self.world_size == 1:

@@ -96,6 +96,7 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
     ``group``: the ranks that train this run together (``distributed.join()``).
     """
     validate(config)
+    group.check_batch_size(config.batch_size)
     model, optimizer, schedule = build(config, dataset)
     model.to(group.device(config.device))
     generator = torch.Generator().manual_seed(config.seed)
@@ -169,10 +170,6 @@ def train_into(config, out_dir, resume=False, quiet=False):
 
 
 def _train_into(config, dataset, out, resume, progress, group):
-    if group.world_size > 1 and config.batch_size is not None and config.batch_size < group.world_size:
-        raise ValueError(f"--batch-size {config.batch_size} cannot be shared by {group.world_size} "
-                         f"ranks: use a batch of at least {group.world_size} samples")
-
     def on_epoch(epoch, history):
         acc = history.val_accuracy[-1]
         progress.advance(f"epoch {epoch}: train loss {history.train_loss[-1]:.4f}"
