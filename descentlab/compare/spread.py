@@ -24,6 +24,8 @@ import signal
 import sys
 import threading
 
+import torch.distributed as dist
+
 from descentlab.train import distributed
 
 _FINISHED = "descentlab/compare/finished/"
@@ -51,9 +53,10 @@ def run_all(group, tasks, workers, quiet, run_tasks, out):
         records = run_tasks(mine, workers, quiet or not group.writes)
         _store().set(f"{_FINISHED}{group.rank}", "1")
         shares = [None] * group.world_size if group.writes else None
-        _dist().gather_object(records, shares, dst=0)
-    except RuntimeError as exc:  # a peer's connection closed under a collective
-        _fail(group, out, type(exc).__name__)
+        try:
+            dist.gather_object(records, shares, dst=0)
+        except RuntimeError as exc:  # a peer's connection closed under the gather
+            _fail(group, out, type(exc).__name__)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -63,19 +66,13 @@ def run_all(group, tasks, workers, quiet, run_tasks, out):
     return [shares[i % group.world_size][i // group.world_size] for i in range(len(tasks))]
 
 
-def _dist():
-    import torch.distributed
-
-    return torch.distributed
-
-
 def _on_this_rank(config, group):
     """The run's config with ``cuda`` meaning this rank's GPU."""
     return dataclasses.replace(config, device=group.device(config.device))
 
 
 def _store():
-    return _dist().distributed_c10d._get_default_store()
+    return dist.distributed_c10d._get_default_store()
 
 
 def _unfinished(group):
@@ -90,6 +87,8 @@ def _unfinished(group):
 
 def _fail(group, out, cause=None):
     """One line naming the rank(s) that did not finish, then exit 1."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # torchrun's SIGTERM must not print it twice
     lost = _unfinished(group)
     who = f"rank {', '.join(map(str, lost))}" if lost else "another rank"
     because = f" ({cause})" if cause else ""
