@@ -25,6 +25,7 @@ w = 0.5, b = 0, as on the slide).
 """
 
 import dataclasses
+import functools
 import math
 
 import torch
@@ -93,14 +94,15 @@ def _as_tensor(point):
 
 
 def newton_polish(f, guess, steps=50):
-    """A stationary point of ``f(x, y)`` near ``guess`` by Newton's method (float64)."""
+    """A stationary point of ``f(x, y)`` near ``guess`` by Newton's method (float64),
+    stopped once a step no longer moves the point by more than rounding."""
     p = _as_tensor(guess).clone()
     loss = lambda q: f(q[0], q[1])
     for _ in range(steps):
-        g = torch.func.grad(loss)(p)
-        if float(g.norm()) < 1e-15:
+        step = torch.linalg.solve(torch.func.hessian(loss)(p), torch.func.grad(loss)(p))
+        p = p - step
+        if float(step.norm()) <= 1e-15 * (1 + float(p.norm())):
             break
-        p = p - torch.linalg.solve(torch.func.hessian(loss)(p), g)
     return tuple(float(v) for v in p)
 
 
@@ -180,11 +182,12 @@ def _neuron():
 
     x, y = toys.sigmoid2()
     # Both points are fitted exactly where w x + b = logit(y) for both: two linear equations.
-    l1, l2 = math.log(0.2 / 0.8), math.log(0.9 / 0.1)
-    w = (l2 - l1) / (2.5 - 0.5)
+    (x1, x2), (y1, y2) = x[:, 0].astype(float), y[:, 0].astype(float)
+    l1, l2 = math.log(y1 / (1 - y1)), math.log(y2 / (1 - y2))
+    w = (l2 - l1) / (x2 - x1)
     return Landscape("neuron", "1/2 sum_i (sigmoid(w x_i + b) - y_i)^2 on (0.5, 0.2), (2.5, 0.9)",
                      neuron_loss(x, y), (-6.0, 6.0), (-6.0, 6.0), (-2.0, -2.0),
-                     minima=((w, l1 - 0.5 * w),), labels=("w", "b"),
+                     minima=((w, l1 - x1 * w),), labels=("w", "b"),
                      lecture="lecture 002 Modules 5.1-5.5 (the sigmoid neuron's error surface)")
 
 
@@ -229,8 +232,10 @@ def available():
     return list(_BUILDERS)
 
 
+@functools.cache
 def get(name):
-    """The landscape ``name``; ``ValueError`` with a suggestion if unknown."""
+    """The landscape ``name`` (built once: landscapes are immutable); ``ValueError``
+    with a suggestion if unknown."""
     if name not in _BUILDERS:
         raise unknown_name("landscape", name, _BUILDERS)
     return _BUILDERS[name]()

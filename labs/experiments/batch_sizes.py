@@ -53,7 +53,7 @@ def train(dataset, batch_size, epochs, seed=0):
 
 def measure(fast):
     dataset = datasets.load("blobs2d")
-    epochs = 2 if fast else 5
+    epochs = 1 if fast else 5
     n = len(dataset.train)
     runs, numbers = {}, {"dataset": "blobs2d", "model": "logreg", "optimizer": "sgd", "lr": LR,
                          "epochs": epochs, "train_size": n, "runs": []}

@@ -22,7 +22,7 @@ TOL = 0.01
 
 def measure(fast):
     land = landscapes.get("neuron")
-    steps = 150 if fast else 300
+    steps = 80 if fast else 300
     specs = [trajectories.Spec("sgd", {"lr": 1.0}, label="fixed η = 1"),
              trajectories.Spec("linesearch", {}, label="line search η ∈ {0.1, 0.5, 1, 10}")]
     fixed, search = paths = trajectories.run(land, specs, steps=steps)

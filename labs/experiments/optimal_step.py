@@ -50,13 +50,14 @@ def optimal_step_descent(land, start, steps):
     path = trajectories.Trajectory(trajectories.Spec("sgd", label="gradient descent with α*"),
                                    [tuple(start)], [float(land.loss(p.detach()))])
     alphas = []
-    lam_min = float(hessian.eigenvalues(land.hessian(start))[0])
+    h = land.hessian(start)                    # a quadratic's Hessian is the same everywhere
+    lam_min = float(hessian.eigenvalues(h)[0])
     for _ in range(steps):
         x = p.detach().clone()
         g = land.gradient(x)
         if float(g.norm()) < 1e-150:
             break
-        alpha = hessian.optimal_step(g, land.hessian(x) @ g)
+        alpha = hessian.optimal_step(g, h @ g)
         searched = golden_section(lambda a: float(land.loss(x - a * g)), 0.0, 1.0 / lam_min)
         alphas.append((alpha, searched))
         optimizer.param_groups[0]["lr"] = alpha
