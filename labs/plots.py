@@ -121,11 +121,28 @@ def draw_losses(ax, landscape, trajectories):
     ax.grid(alpha=0.3)
 
 
+def paths_and_panels(title, landscape, trajectories, subtitle, panels=2, legend=True, width=4.6):
+    """A figure whose first axes show the paths on the landscape, titled ``subtitle``,
+    followed by ``panels`` empty axes; returns ``(fig, [those axes])``."""
+    fig, axes = figure(panels + 1, width=width, title=title)
+    draw_paths(axes[0], landscape, trajectories, legend=legend)
+    axes[0].set_title(subtitle, fontsize=9)
+    return fig, axes[1:]
+
+
+def finish(ax, title, xlabel, ylabel, xscale="linear", yscale="linear", legend=True):
+    """Title, labels, scales, a light grid and (by default) the legend of one panel."""
+    ax.set(xlabel=xlabel, ylabel=ylabel, xscale=xscale, yscale=yscale)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(fontsize=8)
+
+
 def paths_figure(path, landscape, trajectories, title):
     """Contours with the paths (left), loss per step (right); saved to ``path``."""
-    fig, (left, right) = figure(2, title=title)
-    draw_paths(left, landscape, trajectories)
-    left.set_title(f"{landscape.name}: {landscape.formula}", fontsize=8)
+    fig, (right,) = paths_and_panels(title, landscape, trajectories, f"{landscape.name}: {landscape.formula}",
+                                     panels=1, width=5.2)
     draw_losses(right, landscape, trajectories)
     right.set_title("loss per step", fontsize=9)
     return save(fig, path)

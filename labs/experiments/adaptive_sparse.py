@@ -74,9 +74,7 @@ def measure(fast):
 
 def draw(data, out):
     land, paths, rates = data["landscape"], data["paths"], data["rates"]
-    fig, (left, middle, right) = plots.figure(3, width=4.6, title=TITLE)
-    plots.draw_paths(left, land, paths)
-    left.set_title("paths in (w, b); 80% of the x are 0", fontsize=9)
+    fig, (middle, right) = plots.paths_and_panels(TITLE, land, paths, "paths in (w, b); 80% of the x are 0")
     for i, (name, r) in enumerate(rates.items()):
         t = np.arange(1, len(r) + 1)
         middle.plot(t, r[:, 1], label=f"{name}: b (dense)", markevery=max(1, len(t) // 10), **plots.style(i))
@@ -84,8 +82,6 @@ def draw(data, out):
     t = np.arange(1, len(rates["adagrad"]) + 1)
     middle.plot(t, rates["adagrad"][0, 1] / np.sqrt(t), color="0.3", linestyle=":", label="∝ 1/√t")
     for ax, what in ((middle, "b, the dense coordinate"), (right, "w, the sparse coordinate")):
-        ax.set(xscale="log", yscale="log", xlabel="step", ylabel="effective lr  η/(√v + ε)")
-        ax.set_title(f"effective learning rate of {what}", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        plots.finish(ax, f"effective learning rate of {what}", "step", "effective lr  η/(√v + ε)",
+                     xscale="log", yscale="log")
     return [plots.save(fig, out / "adaptive-sparse.png")]

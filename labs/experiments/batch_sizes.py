@@ -85,15 +85,11 @@ def draw(data, out):
     for i, (label, (losses, per_epoch)) in enumerate(data.items()):
         epochs = np.arange(len(losses)) / per_epoch
         style = plots.style(i)
-        kwargs = {**style, "markevery": max(1, len(losses) // 12)}
-        left.plot(epochs, losses, label=f"{label}: {per_epoch} updates/epoch", **kwargs)
+        left.plot(epochs, losses, label=f"{label}: {per_epoch} updates/epoch",
+                  **{**style, "markevery": max(1, len(losses) // 12)})
         first = losses[: min(len(losses), 60)]
         right.plot(np.arange(len(first)), first, label=label, **{**style, "markevery": 5})
-    left.set(xlabel="epochs (passes over the data)", ylabel="training loss", yscale="log")
-    left.set_title("loss after every update, by epoch", fontsize=9)
-    right.set(xlabel="update", ylabel="training loss")
-    right.set_title("the first 60 updates: one step each", fontsize=9)
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    plots.finish(left, "loss after every update, by epoch", "epochs (passes over the data)", "training loss",
+                 yscale="log")
+    plots.finish(right, "the first 60 updates: one step each", "update", "training loss")
     return [plots.save(fig, out / "batch-sizes.png")]

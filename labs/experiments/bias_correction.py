@@ -58,22 +58,16 @@ def measure(fast):
 
 def draw(data, out):
     land, paths, ratio = data["landscape"], data["paths"], data["ratio"]
-    fig, (left, middle, right) = plots.figure(3, width=4.6, title=TITLE)
-    plots.draw_paths(left, land, paths)
-    left.set_title("sigmoid neuron, both from the plateau at (-2, -2)", fontsize=9)
+    fig, (middle, right) = plots.paths_and_panels(TITLE, land, paths,
+                                                  "sigmoid neuron, both from the plateau at (-2, -2)")
     for i, p in enumerate(paths):
         lengths = p.step_lengths()
         middle.plot(np.arange(1, len(lengths) + 1), lengths, label=p.label, markevery=5, **plots.style(i))
     middle.axhline(LR * math.sqrt(2), color="0.3", linestyle=":", label="η√2 (η per coordinate)")
-    middle.set(xlabel="step t", ylabel="step length |Δθ|", yscale="log")
-    middle.set_title("step length", fontsize=9)
+    plots.finish(middle, "step length", "step t", "step length |Δθ|", yscale="log")
     t = np.arange(1, len(ratio) + 1)
     right.plot(t, ratio, label="measured", markevery=5, **plots.style(1))
     right.plot(t, [uncorrected_ratio(k) for k in t], color="black", linestyle=":",
                label="(1 − β₁ᵗ)/√(1 − β₂ᵗ)")
-    right.set(xlabel="step t", ylabel="uncorrected / corrected step")
-    right.set_title("how much too large", fontsize=9)
-    for ax in (middle, right):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    plots.finish(right, "how much too large", "step t", "uncorrected / corrected step")
     return [plots.save(fig, out / "bias-correction.png")]

@@ -46,18 +46,15 @@ def measure(fast):
 
 def draw(data, out):
     land, paths = data["landscape"], data["paths"]
-    fig, (left, right) = plots.figure(2, title=TITLE)
-    plots.draw_paths(left, land, paths)
+    fig, (right,) = plots.paths_and_panels(TITLE, land, paths, "the cliff: a bowl with a 20-high step at x = 0",
+                                           panels=1, width=5.2)
+    left = fig.axes[0]
     left.axvspan(-landscapes.CLIFF_HALF_WIDTH, landscapes.CLIFF_HALF_WIDTH, color="#D55E00", alpha=0.12,
                  label="cliff face")
     left.legend(fontsize=8, loc="lower left")
-    left.set_title("the cliff: a bowl with a 20-high step at x = 0", fontsize=9)
     for i, p in enumerate(paths):
         lengths = p.step_lengths()
         right.plot(np.arange(1, len(lengths) + 1), lengths, label=p.label, markevery=10, **plots.style(i))
     right.axhline(LR * MAX_NORM, color="0.3", linestyle=":", label="η · max_norm")
-    right.set(xlabel="step", ylabel="step length", yscale="log")
-    right.set_title("step length", fontsize=9)
-    right.grid(alpha=0.3)
-    right.legend(fontsize=8)
+    plots.finish(right, "step length", "step", "step length", yscale="log")
     return [plots.save(fig, out / "clipping.png")]

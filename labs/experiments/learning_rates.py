@@ -58,9 +58,7 @@ def measure(fast):
 
 def draw(data, out):
     land, paths, bound = data["landscape"], data["paths"], data["bound"]
-    fig, (left, middle, right) = plots.figure(3, width=4.6, title=TITLE)
-    plots.draw_paths(left, land, paths)
-    left.set_title(f"paths on {land.formula}", fontsize=8)
+    fig, (middle, right) = plots.paths_and_panels(TITLE, land, paths, f"paths on {land.formula}")
     plots.draw_losses(middle, land, paths)
     middle.set_title("loss per step", fontsize=9)
     lrs, sweep = data["sweep"]
@@ -70,8 +68,6 @@ def draw(data, out):
     right.plot(lrs, finals, color="0.5", linewidth=0.8)
     right.axvline(bound, color="black", linestyle="--", label=f"2/λ_max = {bound:g}")
     right.axhline(paths[0].losses[0], color="0.4", linestyle=":", label="start loss")
-    right.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final loss")
-    right.set_title("final loss by learning rate (orange: diverged)", fontsize=9)
-    right.legend(fontsize=8)
-    right.grid(alpha=0.3)
+    plots.finish(right, "final loss by learning rate (orange: diverged)", "learning rate", "final loss",
+                 xscale="log", yscale="log")
     return [plots.save(fig, out / "learning-rates.png")]

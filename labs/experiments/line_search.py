@@ -41,9 +41,7 @@ def measure(fast):
 
 def draw(data, out):
     land, paths = data["landscape"], data["paths"]
-    fig, (left, middle, right) = plots.figure(3, width=4.6, title=TITLE)
-    plots.draw_paths(left, land, paths)
-    left.set_title("sigmoid neuron from (-2, -2)", fontsize=9)
+    fig, (middle, right) = plots.paths_and_panels(TITLE, land, paths, "sigmoid neuron from (-2, -2)")
     plots.draw_losses(middle, land, paths)
     middle.set_title("loss per step", fontsize=9)
     middle.legend(fontsize=8)
@@ -52,8 +50,5 @@ def draw(data, out):
         cost = np.arange(len(p.losses)) * p.evaluations / p.steps
         right.plot(cost, np.maximum(np.array(p.losses) - floor, 1e-16), label=p.label,
                    markevery=max(1, len(cost) // 10), **plots.style(i))
-    right.set(xlabel="loss evaluations", ylabel="loss - minimum", yscale="log")
-    right.set_title("loss per unit of work", fontsize=9)
-    right.grid(alpha=0.3)
-    right.legend(fontsize=8)
+    plots.finish(right, "loss per unit of work", "loss evaluations", "loss - minimum", yscale="log")
     return [plots.save(fig, out / "line-search.png")]

@@ -49,13 +49,12 @@ def measure(fast):
 
 
 def draw(data, out):
-    fig, axes = plots.figure(3, width=4.6, title=TITLE)
     (neuron, neuron_paths), (ravine, ravine_paths) = data["neuron"], data["ravine"]
-    plots.draw_paths(axes[0], neuron, neuron_paths)
-    axes[0].set_title("sigmoid neuron on (0.5, 0.2), (2.5, 0.9)", fontsize=9)
-    plots.draw_paths(axes[1], ravine, ravine_paths, legend=False)
-    axes[1].set_title("ravine: quadratic, κ = 25, rotated 30°", fontsize=9)
-    plots.draw_losses(axes[2], neuron, neuron_paths)
-    axes[2].set_title("sigmoid neuron: loss per step", fontsize=9)
-    axes[2].legend(fontsize=8)
+    fig, (middle, right) = plots.paths_and_panels(TITLE, neuron, neuron_paths,
+                                                  "sigmoid neuron on (0.5, 0.2), (2.5, 0.9)")
+    plots.draw_paths(middle, ravine, ravine_paths, legend=False)
+    middle.set_title("ravine: quadratic, κ = 25, rotated 30°", fontsize=9)
+    plots.draw_losses(right, neuron, neuron_paths)
+    right.set_title("sigmoid neuron: loss per step", fontsize=9)
+    right.legend(fontsize=8)
     return [plots.save(fig, out / "momentum-nag.png")]

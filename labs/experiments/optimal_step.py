@@ -103,10 +103,9 @@ def measure(fast):
 
 
 def draw(data, out):
-    fig, (left, middle, right) = plots.figure(3, width=4.6, title=TITLE)
-    land, path, other, _ = data[10.0]
-    plots.draw_paths(left, land, [path])
-    left.set_title("κ = 10, worst-case start: right-angle zig-zag", fontsize=9)
+    land, path, _, _ = data[10.0]
+    fig, (middle, right) = plots.paths_and_panels(TITLE, land, [path],
+                                                  "κ = 10, worst-case start: right-angle zig-zag")
     for i, (kappa, (land, path, _, alphas)) in enumerate(data.items()):
         t = np.arange(len(path.losses))
         losses = np.maximum(np.array(path.losses), 1e-300)
@@ -114,14 +113,10 @@ def draw(data, out):
         bound = ((kappa - 1) / (kappa + 1)) ** 2
         middle.plot(t, losses[0] * bound ** t, color="black", linestyle=":", linewidth=1)
         a, b = np.array(alphas).T
-        right.scatter(a, b, label=f"κ = {kappa:g}, both starts", marker=plots.MARKERS[i], color=plots.COLOURS[i], s=28)
-    middle.set(xlabel="step", ylabel="loss", yscale="log")
-    middle.set_title("loss with α* steps; dotted: f₀·((κ−1)/(κ+1))^(2t)", fontsize=9)
+        right.scatter(a, b, label=f"κ = {kappa:g}, both starts", marker=plots.MARKERS[i],
+                      color=plots.COLOURS[i], s=28)
+    plots.finish(middle, "loss with α* steps; dotted: f₀·((κ−1)/(κ+1))^(2t)", "step", "loss", yscale="log")
     limits = [min(right.get_xlim()[0], right.get_ylim()[0]), max(right.get_xlim()[1], right.get_ylim()[1])]
     right.plot(limits, limits, color="0.4", linestyle="--", linewidth=1, label="equal")
-    right.set(xlabel="α* = gᵀg / gᵀHg", ylabel="α from exact (golden-section) line search")
-    right.set_title("the two steps agree", fontsize=9)
-    for ax in (middle, right):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    plots.finish(right, "the two steps agree", "α* = gᵀg / gᵀHg", "α from exact (golden-section) line search")
     return [plots.save(fig, out / "optimal-step.png")]

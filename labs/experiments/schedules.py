@@ -50,16 +50,12 @@ def measure(fast):
 
 def draw(data, out):
     land, paths = data["landscape"], data["paths"]
-    fig, (left, middle, right) = plots.figure(3, width=4.6, title=TITLE)
+    fig, (middle, right) = plots.paths_and_panels(TITLE, land, paths, f"paths from {START}, lr₀ = {LR0}",
+                                                  legend=False)
     for i, p in enumerate(paths):
         middle.plot(np.arange(len(p.lrs)), p.lrs, label=p.label, markevery=4, **plots.style(i))
     middle.axhline(2.0, color="black", linestyle="--", label="2/λ_max")
-    middle.set(xlabel="step", ylabel="learning rate", yscale="log")
-    middle.set_title("the learning rate of each step", fontsize=9)
-    middle.legend(fontsize=8)
-    middle.grid(alpha=0.3)
+    plots.finish(middle, "the learning rate of each step", "step", "learning rate", yscale="log")
     plots.draw_losses(right, land, paths)
     right.set_title("loss per step", fontsize=9)
-    plots.draw_paths(left, land, paths, legend=False)
-    left.set_title(f"paths from {START}, lr₀ = {LR0}", fontsize=9)
     return [plots.save(fig, out / "schedules.png")]

@@ -28,7 +28,7 @@ def _start(text):
         raise argparse.ArgumentTypeError(f"expected X,Y (two numbers), got {text!r}") from None
 
 
-def _landscapes_args(parser):
+def _json_flag(parser):
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -84,7 +84,7 @@ def _hessian_args(parser):
     parser.add_argument("--samples", type=arguments.positive_int, default=2048,
                         help="training examples the loss is taken over (default 2048)")
     parser.add_argument("--data-dir", help="directory holding the dataset files")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    _json_flag(parser)
 
 
 def _hessian(args):
@@ -107,10 +107,6 @@ def _hessian(args):
     print(f"  alpha*         {r['alpha_star']:.6g}   (g'g / g'Hg)")
     print(f"  lr < 2/lambda_max = {r['lr_bound']:.6g}")
     return 0
-
-
-def _list_args(parser):
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _list(args):
@@ -152,10 +148,10 @@ def _run(args):
 
 # name -> (help, add the action's arguments, run it)
 ACTIONS = {
-    "landscapes": ("list the 2-D loss landscapes", _landscapes_args, _landscapes),
+    "landscapes": ("list the 2-D loss landscapes", _json_flag, _landscapes),
     "trajectories": ("run optimizers on a landscape: PNG, GIF and JSON", _trajectories_args, _trajectories),
     "hessian": ("curvature of a model's loss: lambda_max, lambda_min, kappa, alpha*", _hessian_args, _hessian),
-    "list": ("list the lecture experiments", _list_args, _list),
+    "list": ("list the lecture experiments", _json_flag, _list),
     "run": ("run one lecture experiment, or all", _run_args, _run),
 }
 
