@@ -26,6 +26,7 @@ data set of the registry, in float64, at the model's initial weights or at a
 checkpoint's.
 """
 
+import copy
 import math
 
 import torch
@@ -35,14 +36,15 @@ EXACT_LIMIT = 2000          # parameters; beyond this the n x n Hessian is not b
 
 def flat_loss(model, loss_of_outputs, x):
     """``(theta, f)``: the model's parameters as one float64 vector and
-    ``f(theta) = loss_of_outputs(model(x))`` as a function of that vector."""
+    ``f(theta) = loss_of_outputs(model(x))`` as a function of that vector
+    (computed on a float64 copy of the model; ``model`` is left as it was)."""
+    model = copy.deepcopy(model).to(torch.float64)
     names = [n for n, _ in model.named_parameters()]
-    params = [p.detach().to(torch.float64) for _, p in model.named_parameters()]
+    params = [p.detach() for _, p in model.named_parameters()]
     shapes = [p.shape for p in params]
     sizes = [p.numel() for p in params]
-    buffers = {n: b.to(torch.float64) if b.is_floating_point() else b for n, b in model.named_buffers()}
+    buffers = dict(model.named_buffers())
     x = x.to(torch.float64)
-    model = model.to(torch.float64)
 
     def f(theta):
         pieces = torch.split(theta, sizes)

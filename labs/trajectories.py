@@ -145,8 +145,10 @@ def run_one(landscape, spec, start, steps):
             path.left_frame_at = path.steps
             path.diverged = loss > path.losses[0]
             break
-        if schedule is not None:
-            schedule.step(loss) if spec.schedule == "plateau" else schedule.step()
+        if schedule is not None and schedules.info(spec.schedule).cls is schedules.Plateau:
+            schedule.step(loss)              # plateau watches a loss: here the current one
+        elif schedule is not None:
+            schedule.step()
     return path
 
 

@@ -31,6 +31,15 @@ def test_exact_hessian_of_logistic_regression_is_the_textbook_one():
     assert torch.allclose(hessian.hvp(f, theta, v), textbook @ v, atol=1e-12)
 
 
+def test_flat_loss_leaves_the_model_as_it_was():
+    model = torch.nn.Linear(3, 2)
+    before = model.weight.detach().clone()
+    theta, f = hessian.flat_loss(model, lambda out: out.square().mean(), torch.ones(4, 3))
+    assert model.weight.dtype == torch.float32 and torch.equal(model.weight.detach(), before)
+    assert theta.dtype == torch.float64 and theta.numel() == 8
+    assert float(f(theta)) == pytest.approx(float(model(torch.ones(4, 3)).square().mean()), rel=1e-6)
+
+
 def test_power_iteration_agrees_with_the_eigen_decomposition():
     model, loss, x = binary_logistic(d=6)
     theta, f = hessian.flat_loss(model, loss, x)

@@ -6,8 +6,9 @@
   descentlab lab list [--json]
   descentlab lab run NAME|all --out DIR [--fast]
 
-Each action is one ``add_parser`` in ``ACTIONS`` below and one ``_action``
-function; the work is done in ``descentlab.labs``.
+``lab run`` exits 1 when an experiment's claim does not hold in this run.
+Each action is one entry of ``ACTIONS`` below (its help, a function adding
+its arguments, a function running it); the work is done in ``descentlab.labs``.
 """
 
 from descentlab.cli import arguments
