@@ -1,0 +1,284 @@
+"""Grade a student's exercise files against our optimizers, and name the mistake.
+
+``grade({name: path})`` runs the student's files in a separate process with a
+time limit per exercise (``descentlab.labs.sandbox``), runs our
+implementation and every known mistake (``descentlab.labs.mistakes``) here on
+the same checks, and returns one ``ExerciseReport`` per exercise. A check
+passes when the relative error ``max|student - ours| / max|ours|`` is below the
+exercise's tolerance; when it fails, the mistake whose numbers the student's
+match on the most checks gives the hint (a match: same NaNs, relative
+difference below the tolerance). ``format_text`` and ``gradescope`` turn the
+reports into the terminal's lines and a Gradescope ``results.json``;
+``exit_code`` is 0 when everything passed, 1 when a check failed, 2 when a
+file could not be imported (bad input).
+"""
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import checks
+
+# The sandbox imports torch before the student's clock starts; allow for that
+# on a loaded machine before killing it from here.
+STARTUP_SECONDS = 120
+
+
+@dataclasses.dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    relative_error: float = None
+    error: dict = None        # what the student's code raised, with its line
+    mistake: object = None    # the matching ``mistakes.Mistake``
+
+
+@dataclasses.dataclass
+class ExerciseReport:
+    exercise: str
+    path: Path
+    checks: list = dataclasses.field(default_factory=list)
+    import_error: dict = None   # the file does not import (bad input)
+    timeout: dict = None        # the time limit ran out: where the code was
+
+    @property
+    def passed(self):
+        return self.import_error is None and self.timeout is None and all(c.passed for c in self.checks)
+
+    def hints(self):
+        """One line per distinct problem: mistakes named first, then errors."""
+        if self.import_error:
+            return [f"{_located(self.import_error, self.path)}: fix this before anything can be checked"]
+        if self.timeout:
+            return [f"still running after {self.timeout['seconds']:g} s "
+                    f"{_at(self.timeout, self.path)}: is there a loop that never ends?"]
+        found = []
+        for check in self.checks:
+            if check.mistake:
+                text = f"{check.mistake.hint} (see {check.mistake.lecture})"
+            elif check.error:
+                text = _error_hint(check.error, self.path)
+            else:
+                continue
+            if text not in found:
+                found.append(text)
+        return found
+
+
+def _at(where, path):
+    if where.get("line") is None:
+        return ""
+    function = f" in {where['function']}()" if where.get("function") not in (None, "<module>") else ""
+    return f"at {path.name} line {where['line']}{function}: {where.get('code') or ''}".rstrip(": ")
+
+
+def _located(error, path):
+    place = _at(error, path)
+    return f"{error['type']}: {error['message']}" + (f" ({place})" if place else "")
+
+
+def _error_hint(error, path):
+    if error["type"] == "NotImplementedError" and "TODO" in error["message"]:
+        return f"not written yet: fill in the TODO body of {error['function']}() ({path.name} line {error['line']})"
+    return f"your code raised {_located(error, path)}"
+
+
+def relative_error(output, expected):
+    output, expected = np.asarray(output, dtype=float), np.asarray(expected, dtype=float)
+    if output.shape != expected.shape or not np.all(np.isfinite(output)):
+        return float("inf")
+    return float(np.max(np.abs(output - expected)) / max(np.max(np.abs(expected)), 1e-300))
+
+
+def same(output, other, tolerance):
+    """True when ``output`` has ``other``'s NaNs and infinities and agrees elsewhere."""
+    output, other = np.asarray(output, dtype=float), np.asarray(other, dtype=float)
+    if output.shape != other.shape:
+        return False
+    finite = np.isfinite(other)
+    if not np.array_equal(np.isfinite(output), finite) or not np.array_equal(
+            output[~finite], other[~finite], equal_nan=True):
+        return False
+    return not finite.any() or relative_error(output[finite], other[finite]) <= tolerance
+
+
+def _matches(exercise, mistake, outputs, errors):
+    """Per check: does the student's output (or exception) match ``mistake``'s?"""
+    found = []
+    for check, output, error in zip(exercise.checks, outputs, errors):
+        if error is not None:
+            found.append(mistake.exception == error["type"])
+        else:
+            found.append(mistake.impl is not None and same(
+                output, checks.run(exercise, mistake.impl, check), exercise.tolerance))
+    return found
+
+
+def _compare(exercise, path, result):
+    report = ExerciseReport(exercise.name, path)
+    if "import_error" in result:
+        report.import_error = result["import_error"]
+        return report
+    outputs = [r.get("output") for r in result["checks"]]
+    errors = [r.get("error") for r in result["checks"]]
+    for check, output, error in zip(exercise.checks, outputs, errors):
+        if error is not None:
+            report.checks.append(CheckResult(check.name, False, error=error))
+            continue
+        err = relative_error(output, checks.run(exercise, exercise.reference, check))
+        report.checks.append(CheckResult(check.name, err <= exercise.tolerance, err))
+    if not report.passed:
+        # The mistake that explains the most failed checks (then the most checks)
+        # names every failed check it explains; the first listed wins a tie.
+        failed = [not c.passed for c in report.checks]
+        best, best_score = None, (0, 0)
+        for mistake in exercise.mistakes:
+            hits = _matches(exercise, mistake, outputs, errors)
+            score = (sum(h and f for h, f in zip(hits, failed)), sum(hits))
+            if score > best_score:
+                best, best_score, matched = mistake, score, hits
+        if best_score[0]:
+            for check, hit in zip(report.checks, matched):
+                check.mistake = best if hit and not check.passed else None
+    return report
+
+
+_TIMEOUT_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
+
+
+def _stuck_at(stderr, path):
+    """Where faulthandler's dump says the student's code was (innermost frame of their file)."""
+    for match in _TIMEOUT_FRAME.finditer(stderr):
+        if Path(match["file"]) == path:
+            line = int(match["line"])
+            code = path.read_text(errors="replace").splitlines()[line - 1].strip()
+            return {"line": line, "function": match["function"], "code": code}
+    return {"line": None}
+
+
+def _sandbox(pairs, seconds):
+    """Run the sandbox on ``pairs`` [(name, path)] until each has a result or timed out."""
+    results = {}
+    pending = list(pairs)
+    with tempfile.TemporaryDirectory(prefix="descentlab-grade-") as tmp:
+        out = Path(tmp) / "results.jsonl"
+        while pending:
+            out.write_text("")
+            command = [sys.executable, "-P", "-m", "descentlab.labs.sandbox", str(out), str(seconds)]
+            command += [f"{name}={path}" for name, path in pending]
+            try:
+                finished = subprocess.run(command, capture_output=True, text=True, cwd=tmp,
+                                          stdin=subprocess.DEVNULL,
+                                          timeout=STARTUP_SECONDS + seconds * len(pending))
+                stderr = finished.stderr
+            except subprocess.TimeoutExpired as exc:
+                stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
+            for line in out.read_text().splitlines():
+                result = json.loads(line)
+                results[result["exercise"]] = result
+            done = [pair for pair in pending if pair[0] in results]
+            if len(done) == len(pending):
+                break
+            if "Timeout (" not in stderr:
+                raise RuntimeError(f"the grading sandbox failed:\n{stderr}")
+            stuck_name, stuck_path = pending[len(done)]
+            results[stuck_name] = {"exercise": stuck_name, "timeout": {
+                "seconds": seconds, **_stuck_at(stderr, stuck_path)}}
+            pending = pending[len(done) + 1:]
+    return results
+
+
+def grade(paths, seconds=10.0):
+    """Grade ``{exercise name: file}``; a list of ``ExerciseReport`` in the same order."""
+    resolved = []
+    for name, path in paths.items():
+        checks.exercise(name)
+        path = Path(path).resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path} (the exercise {name!r} is graded from it)")
+        resolved.append((name, path))
+    results = _sandbox(resolved, seconds)
+    reports = []
+    for name, path in resolved:
+        result = results[name]
+        if "timeout" in result:
+            reports.append(ExerciseReport(name, path, timeout=result["timeout"]))
+        else:
+            reports.append(_compare(checks.exercise(name), path, result))
+    return reports
+
+
+def grade_directory(directory, seconds=10.0):
+    """Grade every exercise file found in ``directory`` (``lab new``'s layout)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise NotADirectoryError(f"{directory} is not a directory (make one with: descentlab lab new DIR)")
+    paths = {name: directory / f"{name}.py" for name in checks.EXERCISES
+             if (directory / f"{name}.py").is_file()}
+    if not paths:
+        raise FileNotFoundError(f"{directory} holds none of the exercise files "
+                                f"({', '.join(f'{n}.py' for n in checks.EXERCISES)})")
+    return grade(paths, seconds)
+
+
+def exit_code(reports):
+    if any(r.import_error for r in reports):
+        return 2
+    return 0 if all(r.passed for r in reports) else 1
+
+
+def format_text(reports):
+    lines = []
+    for report in reports:
+        exercise = checks.exercise(report.exercise)
+        lines.append(f"{report.exercise} ({report.path.name}): {exercise.title}")
+        for check in report.checks:
+            error = check.error["type"] if check.error else f"rel. error {check.relative_error:.1e}"
+            lines.append(f"  {'PASS' if check.passed else 'FAIL'}  {check.name:<58} {error}")
+        for hint in report.hints():
+            lines.append(f"  hint: {hint}")
+        passed = sum(c.passed for c in report.checks)
+        lines.append(f"  {passed}/{len(exercise.checks)} checks passed"
+                     f" (tolerance {exercise.tolerance:g})")
+    if len(reports) > 1:
+        done = sum(r.passed for r in reports)
+        lines.append(f"{done}/{len(reports)} exercises pass")
+    return "\n".join(lines)
+
+
+def gradescope(reports):
+    """A Gradescope-style ``results.json``: one test per check, one point each."""
+    tests = []
+    for report in reports:
+        exercise = checks.exercise(report.exercise)
+        hints = report.hints()
+        by_name = {c.name: c for c in report.checks}
+        for check in exercise.checks:
+            result = by_name.get(check.name)
+            passed = bool(result and result.passed)
+            if result is None:
+                output = hints[0]
+            elif result.mistake:
+                output = f"{result.mistake.hint} (see {result.mistake.lecture})"
+            elif result.error:
+                output = _error_hint(result.error, report.path)
+            else:
+                output = ""
+            tests.append({
+                "name": f"{report.exercise}: {check.name}",
+                "score": 1.0 if passed else 0.0,
+                "max_score": 1.0,
+                "status": "passed" if passed else "failed",
+                "output": output,
+                "exercise": report.exercise,
+                "relative_error": None if result is None or result.relative_error is None
+                else result.relative_error if np.isfinite(result.relative_error) else None,
+                "mistake": result.mistake.key if result and result.mistake else None,
+            })
+    return {"score": sum(t["score"] for t in tests), "max_score": float(len(tests)), "tests": tests}
