@@ -1,6 +1,6 @@
 """Grade a student's exercise files against our optimizers, and name the mistake.
 
-``grade({name: path})`` runs the student's files in a separate process with a
+``grade([(name, path), ...])`` runs the student's files in a separate process with a
 time limit per exercise (``descentlab.labs.sandbox``), runs our
 implementation and every known mistake (``descentlab.labs.mistakes``) here on
 the same checks, and returns one ``ExerciseReport`` per exercise. A check
@@ -163,50 +163,44 @@ def _stuck_at(stderr, path):
 
 
 def _sandbox(pairs, seconds):
-    """Run the sandbox on ``pairs`` [(name, path)] until each has a result or timed out."""
-    results = {}
-    pending = list(pairs)
+    """Run the sandbox on ``pairs`` [(name, path)] until each has a result or has timed
+    out; the results in the same order."""
+    results = []
     with tempfile.TemporaryDirectory(prefix="descentlab-grade-") as tmp:
         out = Path(tmp) / "results.jsonl"
-        while pending:
+        while len(results) < len(pairs):
+            pending = pairs[len(results):]
             out.write_text("")
             command = [sys.executable, "-P", "-m", "descentlab.labs.sandbox", str(out), str(seconds)]
             command += [f"{name}={path}" for name, path in pending]
             try:
-                finished = subprocess.run(command, capture_output=True, text=True, cwd=tmp,
-                                          stdin=subprocess.DEVNULL,
-                                          timeout=STARTUP_SECONDS + seconds * len(pending))
-                stderr = finished.stderr
+                stderr = subprocess.run(command, capture_output=True, text=True, cwd=tmp,
+                                        stdin=subprocess.DEVNULL,
+                                        timeout=STARTUP_SECONDS + seconds * len(pending)).stderr
             except subprocess.TimeoutExpired as exc:
-                stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
-            for line in out.read_text().splitlines():
-                result = json.loads(line)
-                results[result["exercise"]] = result
-            done = [pair for pair in pending if pair[0] in results]
-            if len(done) == len(pending):
+                stderr = exc.stderr.decode(errors="replace") if exc.stderr else ""
+            results += [json.loads(line) for line in out.read_text().splitlines()]
+            if len(results) == len(pairs):
                 break
             if "Timeout (" not in stderr:
                 raise RuntimeError(f"the grading sandbox failed:\n{stderr}")
-            stuck_name, stuck_path = pending[len(done)]
-            results[stuck_name] = {"exercise": stuck_name, "timeout": {
-                "seconds": seconds, **_stuck_at(stderr, stuck_path)}}
-            pending = pending[len(done) + 1:]
+            name, path = pairs[len(results)]
+            results.append({"exercise": name, "timeout": {"seconds": seconds, **_stuck_at(stderr, path)}})
     return results
 
 
-def grade(paths, seconds=10.0):
-    """Grade ``{exercise name: file}``; a list of ``ExerciseReport`` in the same order."""
+def grade(pairs, seconds=10.0):
+    """Grade ``pairs`` of (exercise name, file) (a dict's items will do); one
+    ``ExerciseReport`` per pair, in the same order."""
     resolved = []
-    for name, path in paths.items():
+    for name, path in pairs:
         checks.exercise(name)
         path = Path(path).resolve()
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path} (the exercise {name!r} is graded from it)")
         resolved.append((name, path))
-    results = _sandbox(resolved, seconds)
     reports = []
-    for name, path in resolved:
-        result = results[name]
+    for (name, path), result in zip(resolved, _sandbox(resolved, seconds)):
         if "timeout" in result:
             reports.append(ExerciseReport(name, path, timeout=result["timeout"]))
         else:
@@ -224,7 +218,7 @@ def grade_directory(directory, seconds=10.0):
     if not paths:
         raise FileNotFoundError(f"{directory} holds none of the exercise files "
                                 f"({', '.join(f'{n}.py' for n in checks.EXERCISES)})")
-    return grade(paths, seconds)
+    return grade(paths.items(), seconds)
 
 
 def exit_code(reports):
