@@ -1,30 +1,23 @@
-"""Course labs.
+"""The course labs: exercises and their grader.
 
-  lab new DIR                          hand out the exercises: one stub per update rule, and a README
-  lab check EXERCISE [--path FILE]     grade one exercise file (default: EXERCISE.py here)
-  lab check --all DIR                  grade every exercise file in DIR
+  descentlab lab new DIR                        hand out the exercises (stubs, a README, the notebooks)
+  descentlab lab check EXERCISE [--path FILE]   grade one exercise file (default: EXERCISE.py)
+  descentlab lab check --all DIR                grade every exercise file in DIR
 
 lab check exits 0 when every check passes, 1 when one fails, 2 on bad input
 (no such exercise, a file that does not import).
+
+Each action is one entry of ``ACTIONS`` below and two functions (its
+arguments, its run); the work is done in ``descentlab.labs``.
 """
+
+from descentlab.cli import arguments
 
 HELP = "course labs: exercises and their grader"
 
 
-def add_arguments(parser):
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    _add_new(actions)
-    _add_check(actions)
-
-
-def run(args):
-    return args.action_run(args)
-
-
-def _add_new(actions):
-    new = actions.add_parser("new", help="copy the exercise stubs and a student README into DIR")
-    new.add_argument("dir", metavar="DIR")
-    new.set_defaults(action_run=_new)
+def _new_args(parser):
+    parser.add_argument("dir", metavar="DIR", help="a new folder for the student")
 
 
 def _new(args):
@@ -35,21 +28,14 @@ def _new(args):
     return 0
 
 
-def _add_check(actions):
-    from descentlab.cli.arguments import positive_float
-
-    check = actions.add_parser(
-        "check", help="grade exercise files against our optimizers, naming the likely mistake",
-        description="Grade exercise files against descentlab's own optimizers on fixed and seeded "
-                    "inputs (float64, several steps); a failed check names the mistake it matches.")
-    check.add_argument("exercise", nargs="?", metavar="EXERCISE",
-                       help="momentum, nesterov, adagrad, rmsprop, adam, diffgrad, step_decay, clip_grad_norm")
-    check.add_argument("--path", metavar="FILE", help="the student's file (default: EXERCISE.py)")
-    check.add_argument("--all", metavar="DIR", help="grade every exercise file in DIR")
-    check.add_argument("--json", action="store_true", help="print a Gradescope-style results.json")
-    check.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
-                       help="time limit per exercise (default 10)")
-    check.set_defaults(action_run=_check)
+def _check_args(parser):
+    parser.add_argument("exercise", nargs="?", metavar="EXERCISE",
+                        help="momentum, nesterov, adagrad, rmsprop, adam, diffgrad, step_decay or clip_grad_norm")
+    parser.add_argument("--path", metavar="FILE", help="the student's file (default: EXERCISE.py)")
+    parser.add_argument("--all", metavar="DIR", help="grade every exercise file in DIR")
+    parser.add_argument("--json", action="store_true", help="print a Gradescope-style results.json")
+    parser.add_argument("--timeout", type=arguments.positive_float, default=10.0, metavar="SECONDS",
+                        help="time limit of the student's code, per exercise (default 10)")
 
 
 def _check(args):
@@ -64,9 +50,28 @@ def _check(args):
     if args.all is not None:
         reports = grader.grade_directory(args.all, args.timeout)
     else:
-        reports = grader.grade({args.exercise: args.path or f"{args.exercise}.py"}, args.timeout)
+        reports = grader.grade([(args.exercise, args.path or f"{args.exercise}.py")], args.timeout)
     print(json.dumps(grader.gradescope(reports), indent=2) if args.json else grader.format_text(reports))
     for report in reports:
         if report.import_error:
             print(f"descentlab lab check: error: {report.path}: {report.hints()[0]}", file=sys.stderr)
     return grader.exit_code(reports)
+
+
+# name -> (help, add the action's arguments, run it)
+ACTIONS = {
+    "new": ("copy the exercise stubs, a student README and the notebooks into DIR", _new_args, _new),
+    "check": ("grade exercise files against our optimizers, naming the likely mistake", _check_args, _check),
+}
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, (help_text, add, run_action) in ACTIONS.items():
+        action = sub.add_parser(name, help=help_text, description=help_text)
+        add(action)
+        action.set_defaults(run_action=run_action)
+
+
+def run(args):
+    return args.run_action(args)
