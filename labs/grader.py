@@ -45,19 +45,22 @@ class ExerciseReport:
     path: Path
     checks: list = dataclasses.field(default_factory=list)
     import_error: dict = None   # the file does not import (bad input)
-    timeout: dict = None        # the time limit ran out: where the code was
+    stopped: dict = None        # the process ended early: the time limit ran out, or the code ended it
 
     @property
     def passed(self):
-        return self.import_error is None and self.timeout is None and all(c.passed for c in self.checks)
+        return self.import_error is None and self.stopped is None and all(c.passed for c in self.checks)
 
     def hints(self):
         """One line per distinct problem: mistakes named first, then errors."""
         if self.import_error:
             return [f"{_located(self.import_error, self.path)}: fix this before anything can be checked"]
-        if self.timeout:
-            return [f"still running after {self.timeout['seconds']:g} s "
-                    f"{_at(self.timeout, self.path)}: is there a loop that never ends?"]
+        if self.stopped and "seconds" in self.stopped:
+            return [f"still running after {self.stopped['seconds']:g} s "
+                    f"{_at(self.stopped, self.path)}: is there a loop that never ends?"]
+        if self.stopped:
+            return [f"your code ended the grader's process (exit status {self.stopped['status']}; "
+                    f"{self.stopped['last_words'] or 'nothing printed'}): do not call exit() in an exercise"]
         found = []
         for check in self.checks:
             if check.mistake:
@@ -163,8 +166,8 @@ def _stuck_at(stderr, path):
 
 
 def _sandbox(pairs, seconds):
-    """Run the sandbox on ``pairs`` [(name, path)] until each has a result or has timed
-    out; the results in the same order."""
+    """Run the sandbox on ``pairs`` [(name, path)] until each has a result or has
+    stopped the process (timed out, or ended it); the results in the same order."""
     results = []
     with tempfile.TemporaryDirectory(prefix="descentlab-grade-") as tmp:
         out = Path(tmp) / "results.jsonl"
@@ -174,18 +177,24 @@ def _sandbox(pairs, seconds):
             command = [sys.executable, "-P", "-m", "descentlab.labs.sandbox", str(out), str(seconds)]
             command += [f"{name}={path}" for name, path in pending]
             try:
-                stderr = subprocess.run(command, capture_output=True, text=True, cwd=tmp,
-                                        stdin=subprocess.DEVNULL,
-                                        timeout=STARTUP_SECONDS + seconds * len(pending)).stderr
+                finished = subprocess.run(command, capture_output=True, text=True, cwd=tmp,
+                                          stdin=subprocess.DEVNULL,
+                                          timeout=STARTUP_SECONDS + seconds * len(pending))
+                status, stderr = finished.returncode, finished.stderr
             except subprocess.TimeoutExpired as exc:
-                stderr = exc.stderr.decode(errors="replace") if exc.stderr else ""
-            results += [json.loads(line) for line in out.read_text().splitlines()]
+                status, stderr = "killed", exc.stderr.decode(errors="replace") if exc.stderr else ""
+            lines = [json.loads(line) for line in out.read_text().splitlines()]
+            results += [line for line in lines if "exercise" in line]
             if len(results) == len(pairs):
                 break
-            if "Timeout (" not in stderr:
+            if len(lines) % 2 == 0:   # no student code was running: our failure
                 raise RuntimeError(f"the grading sandbox failed:\n{stderr}")
             name, path = pairs[len(results)]
-            results.append({"exercise": name, "timeout": {"seconds": seconds, **_stuck_at(stderr, path)}})
+            if "Timeout (" in stderr:
+                stopped = {"seconds": seconds, **_stuck_at(stderr, path)}
+            else:
+                stopped = {"status": status, "last_words": (stderr.strip().splitlines() or [""])[-1]}
+            results.append({"exercise": name, "stopped": stopped})
     return results
 
 
@@ -201,8 +210,8 @@ def grade(pairs, seconds=10.0):
         resolved.append((name, path))
     reports = []
     for (name, path), result in zip(resolved, _sandbox(resolved, seconds)):
-        if "timeout" in result:
-            reports.append(ExerciseReport(name, path, timeout=result["timeout"]))
+        if "stopped" in result:
+            reports.append(ExerciseReport(name, path, stopped=result["stopped"]))
         else:
             reports.append(_compare(checks.exercise(name), path, result))
     return reports

@@ -15,8 +15,7 @@ import math
 
 import torch
 
-from descentlab.optimizers import Adam, LectureOptimizer, Momentum, RMSprop
-from descentlab.optimizers.adagrad import Adagrad
+from descentlab.optimizers import Adagrad, Adam, LectureOptimizer, Momentum, RMSprop
 from descentlab.optimizers.schedules import ClosedForm
 
 
@@ -155,14 +154,13 @@ class _RMSpropNoSqrt(_RMSpropBetaSwapped):
         param -= group["lr"] * grad / (state["v"] + group["eps"])
 
 
-def _eps_inside(impl):
+def _eps_inside(impl, lecture):
     return Mistake(
         "eps_inside_sqrt",
-        "eps is inside the square root, sqrt(v + eps): this exercise (like torch.optim and the "
-        "slide's formula) adds it outside, sqrt(v) + eps. The CS7015 code writes it inside, which "
-        "is a different optimizer for small gradients",
-        "lecture 000 (Adam, Algorithm 1); lecture 004 (the CS231n code); "
-        "lecture 002, Module 5.9 has it inside", functools.partial(impl, eps_in_sqrt=True))
+        "eps is inside the square root, sqrt(v + eps): this exercise (like torch.optim) adds it "
+        "outside, sqrt(v) + eps. The CS7015 code writes it inside, which is a different optimizer "
+        "for small gradients",
+        f"{lecture}; lecture 002, Module 5.9 writes it inside", functools.partial(impl, eps_in_sqrt=True))
 
 
 NO_SQRT = ("you divide by the accumulated squares themselves: divide by their square root "
@@ -172,7 +170,7 @@ ADAGRAD = (
             "G accumulates the gradient g instead of its square g^2 (so G can go negative and "
             "its root is NaN): G_t = G_{t-1} + grad**2",
             "lecture 000 (AdaGrad, equation 8); lecture 002, Module 5.9", _AdagradSumOfGrad),
-    _eps_inside(Adagrad),
+    _eps_inside(Adagrad, "lecture 000 (AdaGrad, equation 8); lecture 004 (the CS231n AdaGrad code)"),
     Mistake("no_accumulation",
             "G holds only the latest g^2: Adagrad adds every squared gradient so far, "
             "G_t = G_{t-1} + grad**2 (so rarely updated, sparse features keep a large step)",
@@ -185,7 +183,7 @@ RMSPROP = (
             "alpha weighs the wrong term: v_t = alpha * v_{t-1} + (1 - alpha) * grad**2 keeps most "
             "of the history and adds a little of the new square; you wrote the reverse",
             "lecture 000 (RMSProp); lecture 004 (the CS231n RMSProp code)", _RMSpropBetaSwapped),
-    _eps_inside(RMSprop),
+    _eps_inside(RMSprop, "lecture 004 (the CS231n RMSProp code)"),
     Mistake("no_decay",
             "v never forgets: that is Adagrad's sum. RMSProp decays it, "
             "v_t = alpha * v_{t-1} + (1 - alpha) * grad**2",
@@ -240,7 +238,7 @@ class _AdamBetasSwapped(_AdamLike):
 
 BIAS = "lecture 002, Module 5.9 (why bias correction); lecture 004 (Adam with bias correction)"
 ADAM = (
-    _eps_inside(Adam),
+    _eps_inside(Adam, "lecture 000 (Adam, Algorithm 1)"),
     Mistake("bias_correction_t_from_zero",
             "the bias correction uses t = 0 on the first step, and 1 - beta^0 = 0 divides by zero: "
             "count the step first (t = t + 1), then correct with 1 - beta^t, t = 1, 2, ...",

@@ -4,7 +4,9 @@ and may kill: ``python -P -m descentlab.labs.sandbox OUT SECONDS NAME=PATH ...``
 For each NAME=PATH in turn (the same exercise may come more than once): import the file under a private module name (its
 folder is not put on ``sys.path``, so nothing there can replace a module of
 ours), take the exercise's symbol from it, run every check
-(``descentlab.labs.checks.run``) and append one JSON line to OUT, numbered by the pair's position. An error is
+(``descentlab.labs.checks.run``) and append one JSON line to OUT, numbered by the pair's position (after a
+``{"started": i}`` line, so that the grader knows whose code was running if
+the process ends). An error is
 recorded with the student's own line, not our traceback. Each exercise gets
 SECONDS (after ``warm_up``): when they run out, ``faulthandler`` prints where every thread was
 (the student's endless loop among them) and ends the process, and the grader
@@ -80,6 +82,8 @@ def main(argv):
     with out.open("a") as f:
         for index, pair in enumerate(pairs):
             name, _, path = pair.partition("=")
+            f.write(json.dumps({"started": index}) + "\n")
+            f.flush()
             faulthandler.dump_traceback_later(seconds, exit=True)
             result = grade_one(name, Path(path).resolve())
             faulthandler.cancel_dump_traceback_later()

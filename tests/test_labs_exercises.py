@@ -160,14 +160,17 @@ def test_bad_usage_exits_2_with_one_line(capsys, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_an_endless_loop_is_stopped_and_located_and_the_next_file_is_still_graded(tmp_path):
+def test_an_endless_loop_or_an_exit_is_stopped_and_located_and_the_next_file_is_still_graded(tmp_path):
     looping = with_mistake("momentum", "update", 'param -= state["update"]',
                            'while True:\n    param -= 0 * state["update"]')
+    exiting = with_mistake("nesterov", "update", "param -= group", "import os\nos._exit(3)\nparam -= group")
     pairs = [write(tmp_path, "momentum.py", fill(STUBS["momentum.py"], looping)),
+             write(tmp_path, "nesterov.py", fill(STUBS["nesterov.py"], exiting)),
              write(tmp_path, "adagrad.py", fill(STUBS["adagrad.py"], SOLUTIONS["adagrad"]))]
-    stuck, fine = grader.grade(pairs, seconds=3)
-    assert stuck.timeout and not stuck.passed
-    assert "still running after 3 s at momentum.py line" in stuck.hints()[0]
-    assert "in update()" in stuck.hints()[0]
+    stuck, ended, fine = grader.grade(pairs, seconds=3)
+    assert stuck.stopped and not stuck.passed
+    line = next(i for i, text in enumerate(pairs[0][1].read_text().splitlines(), 1) if "while True" in text)
+    assert f"still running after 3 s at momentum.py line {line + 1} in update()" in stuck.hints()[0]
+    assert not ended.passed and "ended the grader's process (exit status 3" in ended.hints()[0]
     assert fine.passed
-    assert grader.exit_code([stuck, fine]) == 1
+    assert grader.exit_code([stuck, ended, fine]) == 1
