@@ -16,8 +16,8 @@ Two ways to get λ_max:
 * ``exact_hessian`` builds H with ``torch.func.hessian`` (n² numbers: small
   models only) and ``eigenvalues`` diagonalises it;
 * ``power_iteration`` never builds H: it repeats v ← Hv/‖Hv‖ with
-  Hessian-vector products (``hvp``, forward-over-reverse autodiff, the cost of
-  about two gradients). It converges to the eigenvalue of largest *magnitude*,
+  Hessian-vector products (``hvp``, reverse-over-reverse autodiff, the cost of
+  a few gradients). It converges to the eigenvalue of largest *magnitude*,
   which is λ_max wherever H is positive semi-definite (a convex loss such as
   logistic regression, or near a minimum).
 
@@ -53,7 +53,9 @@ def flat_loss(model, loss_of_outputs, x):
 
 
 def exact_hessian(f, theta):
-    return torch.func.hessian(f)(theta)
+    # reverse over reverse: torch.func.hessian's forward-over-reverse fails on mse_loss
+    # ("ZeroTensors are immutable", torch 2.13)
+    return torch.func.jacrev(torch.func.jacrev(f))(theta)
 
 
 def eigenvalues(hessian):
@@ -62,8 +64,9 @@ def eigenvalues(hessian):
 
 
 def hvp(f, theta, v):
-    """H(theta) v without building H."""
-    return torch.func.jvp(torch.func.grad(f), (theta,), (v,))[1]
+    """H(theta) v without building H: the vector-Jacobian product of the
+    gradient (H is symmetric, so vᵀH = (Hv)ᵀ)."""
+    return torch.func.vjp(torch.func.grad(f), theta)[1](v)[0]
 
 
 def power_iteration(f, theta, iterations=200, tol=1e-8, seed=0):

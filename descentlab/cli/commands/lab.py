@@ -57,7 +57,8 @@ def _trajectories_args(parser):
     parser.add_argument("--landscape", required=True, help="see `descentlab lab landscapes`")
     parser.add_argument("--optimizers", required=True, type=arguments.name_list, help="a,b,c (registry names)")
     parser.add_argument("--steps", type=arguments.positive_int, default=200)
-    parser.add_argument("--start", type=_start, metavar="X,Y", help="default: the landscape's start")
+    parser.add_argument("--start", type=_start, metavar="X,Y",
+                        help="default: the landscape's start; write --start=-1,2 when X is negative")
     parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[], metavar="NAME=V",
                         help="learning rate of one optimizer (repeatable); otherwise its registry default")
     parser.add_argument("--tol", type=arguments.positive_float, default=1e-3,
