@@ -6,11 +6,10 @@ implementation and every known mistake (``descentlab.labs.mistakes``) here on
 the same checks, and returns one ``ExerciseReport`` per exercise. A check
 passes when the relative error ``max|student - ours| / max|ours|`` is below the
 exercise's tolerance; when it fails, the mistake whose numbers the student's
-match on the most checks gives the hint (a match: same NaNs, relative
-difference below the tolerance). ``format_text`` and ``gradescope`` turn the
-reports into the terminal's lines and a Gradescope ``results.json``;
-``exit_code`` is 0 when everything passed, 1 when a check failed, 2 when a
-file could not be imported (bad input).
+match on the most failed checks names them (a match: the same NaNs, a
+relative difference below the tolerance). ``exit_code`` is 0 when everything
+passed, 1 when a check failed, 2 when a file could not be imported (bad
+input). What the student reads is written by ``descentlab.labs.feedback``.
 """
 
 import dataclasses
@@ -50,46 +49,6 @@ class ExerciseReport:
     @property
     def passed(self):
         return self.import_error is None and self.stopped is None and all(c.passed for c in self.checks)
-
-    def hints(self):
-        """One line per distinct problem: mistakes named first, then errors."""
-        if self.import_error:
-            return [f"{_located(self.import_error, self.path)}: fix this before anything can be checked"]
-        if self.stopped and "seconds" in self.stopped:
-            return [f"still running after {self.stopped['seconds']:g} s "
-                    f"{_at(self.stopped, self.path)}: is there a loop that never ends?"]
-        if self.stopped:
-            return [f"your code ended the grader's process (exit status {self.stopped['status']}; "
-                    f"{self.stopped['last_words'] or 'nothing printed'}): do not call exit() in an exercise"]
-        found = []
-        for check in self.checks:
-            if check.mistake:
-                text = f"{check.mistake.hint} (see {check.mistake.lecture})"
-            elif check.error:
-                text = _error_hint(check.error, self.path)
-            else:
-                continue
-            if text not in found:
-                found.append(text)
-        return found
-
-
-def _at(where, path):
-    if where.get("line") is None:
-        return ""
-    function = f" in {where['function']}()" if where.get("function") not in (None, "<module>") else ""
-    return f"at {path.name} line {where['line']}{function}: {where.get('code') or ''}".rstrip(": ")
-
-
-def _located(error, path):
-    place = _at(error, path)
-    return f"{error['type']}: {error['message']}" + (f" ({place})" if place else "")
-
-
-def _error_hint(error, path):
-    if error["type"] == "NotImplementedError" and "TODO" in error["message"]:
-        return f"not written yet: fill in the TODO body of {error['function']}() ({path.name} line {error['line']})"
-    return f"your code raised {_located(error, path)}"
 
 
 def relative_error(output, expected):
@@ -234,54 +193,3 @@ def exit_code(reports):
     if any(r.import_error for r in reports):
         return 2
     return 0 if all(r.passed for r in reports) else 1
-
-
-def format_text(reports):
-    lines = []
-    for report in reports:
-        exercise = checks.exercise(report.exercise)
-        lines.append(f"{report.exercise} ({report.path.name}): {exercise.title}")
-        for check in report.checks:
-            error = check.error["type"] if check.error else f"rel. error {check.relative_error:.1e}"
-            lines.append(f"  {'PASS' if check.passed else 'FAIL'}  {check.name:<58} {error}")
-        for hint in report.hints():
-            lines.append(f"  hint: {hint}")
-        passed = sum(c.passed for c in report.checks)
-        lines.append(f"  {passed}/{len(exercise.checks)} checks passed"
-                     f" (tolerance {exercise.tolerance:g})")
-    if len(reports) > 1:
-        done = sum(r.passed for r in reports)
-        lines.append(f"{done}/{len(reports)} exercises pass")
-    return "\n".join(lines)
-
-
-def gradescope(reports):
-    """A Gradescope-style ``results.json``: one test per check, one point each."""
-    tests = []
-    for report in reports:
-        exercise = checks.exercise(report.exercise)
-        hints = report.hints()
-        by_name = {c.name: c for c in report.checks}
-        for check in exercise.checks:
-            result = by_name.get(check.name)
-            passed = bool(result and result.passed)
-            if result is None:
-                output = hints[0]
-            elif result.mistake:
-                output = f"{result.mistake.hint} (see {result.mistake.lecture})"
-            elif result.error:
-                output = _error_hint(result.error, report.path)
-            else:
-                output = ""
-            tests.append({
-                "name": f"{report.exercise}: {check.name}",
-                "score": 1.0 if passed else 0.0,
-                "max_score": 1.0,
-                "status": "passed" if passed else "failed",
-                "output": output,
-                "exercise": report.exercise,
-                "relative_error": None if result is None or result.relative_error is None
-                else result.relative_error if np.isfinite(result.relative_error) else None,
-                "mistake": result.mistake.key if result and result.mistake else None,
-            })
-    return {"score": sum(t["score"] for t in tests), "max_score": float(len(tests)), "tests": tests}

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from descentlab.cli import main
-from descentlab.labs import checks, grader, handout
+from descentlab.labs import checks, feedback, grader, handout
 from lab_solutions import MISTAKES, SOLUTIONS, fill, with_mistake
 
 STUBS = handout.stub_files()
@@ -59,7 +59,7 @@ def graded(tmp_path_factory):
 @pytest.mark.parametrize("name", sorted(checks.EXERCISES))
 def test_the_lecture_formula_typed_into_the_stub_passes_every_check(graded, name):
     report = graded[f"{name}_solution"]
-    assert report.passed, grader.format_text([report])
+    assert report.passed, feedback.format_text([report])
     assert len(report.checks) == len(checks.EXERCISES[name].checks) >= 3
     assert all(c.relative_error <= checks.EXERCISES[name].tolerance for c in report.checks)
 
@@ -68,7 +68,7 @@ def test_the_lecture_formula_typed_into_the_stub_passes_every_check(graded, name
 def test_each_stub_as_shipped_fails_with_one_hint_to_fill_it_in(graded, name):
     report = graded[f"{name}_stub"]
     assert not report.passed and not any(c.passed for c in report.checks)
-    hints = report.hints()
+    hints = feedback.hints(report)
     assert len(hints) == 1 and hints[0].startswith("not written yet: fill in the TODO body of")
     assert f"{name}_stub.py line" in hints[0]
 
@@ -79,9 +79,9 @@ def test_each_typical_mistake_fails_and_is_named_with_its_lecture_section(graded
     name, _, _, _, key = MISTAKES[index]
     report = graded[f"{name}_mistake{index}"]
     failed = [c for c in report.checks if not c.passed]
-    assert failed, grader.format_text([report])
-    assert {c.mistake.key for c in failed if c.mistake} == {key}, grader.format_text([report])
-    [hint] = [h for h in report.hints() if "(see " in h]
+    assert failed, feedback.format_text([report])
+    assert {c.mistake.key for c in failed if c.mistake} == {key}, feedback.format_text([report])
+    [hint] = [h for h in feedback.hints(report) if "(see " in h]
     assert re.search(r"\(see .*(lecture \d{3}|README)", hint)
 
 
@@ -170,7 +170,7 @@ def test_an_endless_loop_or_an_exit_is_stopped_and_located_and_the_next_file_is_
     stuck, ended, fine = grader.grade(pairs, seconds=3)
     assert stuck.stopped and not stuck.passed
     line = next(i for i, text in enumerate(pairs[0][1].read_text().splitlines(), 1) if "while True" in text)
-    assert f"still running after 3 s at momentum.py line {line + 1} in update()" in stuck.hints()[0]
-    assert not ended.passed and "ended the grader's process (exit status 3" in ended.hints()[0]
+    assert f"still running after 3 s at momentum.py line {line + 1} in update()" in feedback.hints(stuck)[0]
+    assert not ended.passed and "ended the grader's process (exit status 3" in feedback.hints(ended)[0]
     assert fine.passed
     assert grader.exit_code([stuck, ended, fine]) == 1

@@ -184,7 +184,7 @@ def _check(args):
     import sys
 
     from descentlab.errors import UserError
-    from descentlab.labs import grader
+    from descentlab.labs import feedback, grader
 
     if (args.all is None) == (args.exercise is None):
         raise UserError("give either EXERCISE [--path FILE] or --all DIR")
@@ -192,10 +192,10 @@ def _check(args):
         reports = grader.grade_directory(args.all, args.timeout)
     else:
         reports = grader.grade([(args.exercise, args.path or f"{args.exercise}.py")], args.timeout)
-    print(json.dumps(grader.gradescope(reports), indent=2) if args.json else grader.format_text(reports))
+    print(json.dumps(feedback.gradescope(reports), indent=2) if args.json else feedback.format_text(reports))
     for report in reports:
         if report.import_error:
-            print(f"descentlab lab check: error: {report.path}: {report.hints()[0]}", file=sys.stderr)
+            print(f"descentlab lab check: error: {report.path}: {feedback.hints(report)[0]}", file=sys.stderr)
     return grader.exit_code(reports)
 
 
