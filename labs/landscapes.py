@@ -182,7 +182,7 @@ def _neuron():
 
     x, y = toys.sigmoid2()
     # Both points are fitted exactly where w x + b = logit(y) for both: two linear equations.
-    (x1, x2), (y1, y2) = x[:, 0].astype(float), y[:, 0].astype(float)
+    (x1, x2), (y1, y2) = x[:, 0].tolist(), y[:, 0].tolist()
     l1, l2 = math.log(y1 / (1 - y1)), math.log(y2 / (1 - y2))
     w = (l2 - l1) / (x2 - x1)
     return Landscape("neuron", "1/2 sum_i (sigmoid(w x_i + b) - y_i)^2 on (0.5, 0.2), (2.5, 0.9)",

@@ -123,3 +123,12 @@ def test_bad_names_and_starts_are_value_errors():
         land.check_start(("a", 1))
     with pytest.raises(ValueError, match="kappa"):
         landscapes.quadratic(0.5)
+
+
+@pytest.mark.parametrize("name", landscapes.available())
+def test_descriptions_are_plain_python(name):
+    # numpy scalars would break the JSON that experiments write
+    land = landscapes.get(name)
+    for m in land.minima:
+        assert all(type(v) is float for v in m)
+    assert all(type(v) is float for v in land.start)

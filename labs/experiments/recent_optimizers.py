@@ -55,10 +55,12 @@ def measure(fast):
 
 
 def draw(data, out):
-    fig, (left, right) = plots.figure(2, width=5.6, height=5.0, title=TITLE)
+    fig, (left, middle, right) = plots.figure(3, width=4.8, height=4.8, title=TITLE)
     (rosen, on_rosen), (saddle, on_saddle) = data["rosenbrock"], data["saddle"]
     plots.draw_paths(left, rosen, on_rosen)
     left.set_title(f"Rosenbrock, lr = {LR}, {on_rosen[0].steps} steps", fontsize=9)
+    plots.draw_losses(middle, rosen, on_rosen)
+    middle.set_title("Rosenbrock: loss per step", fontsize=9)
     plots.draw_paths(right, saddle, on_saddle)
     right.set_title(f"saddle x² − y² from {SADDLE_START}, lr = {LR}", fontsize=9)
     return [plots.save(fig, out / "recent-optimizers.png")]
