@@ -25,11 +25,12 @@ def param_groups(params, hp):
     return [{"params": params[:2]}, second]
 
 
-def gradient_stream(params, steps=STEPS, seed=1):
-    """Per step, one gradient per parameter; parameter 1 has None every 4th step."""
+def gradient_stream(params, steps=STEPS, seed=1, with_none=True):
+    """Per step, one gradient per parameter; parameter 1 has None every 4th
+    step (unless ``with_none`` is False)."""
     g = torch.Generator().manual_seed(seed)
     for t in range(1, steps + 1):
-        yield [None if (i == 1 and t % 4 == 2) else torch.randn(p.shape, generator=g, dtype=p.dtype)
+        yield [None if (with_none and i == 1 and t % 4 == 2) else torch.randn(p.shape, generator=g, dtype=p.dtype)
                for i, p in enumerate(params)]
 
 
