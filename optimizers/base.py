@@ -107,13 +107,15 @@ def value_of(x):
 
 
 def _plain(group):
-    """``group`` itself, or a copy whose tensor hyperparameters are numbers."""
-    tensors = {k: v for k, v in group.items() if k != "params" and torch.is_tensor(v)}
-    if "betas" in group and any(torch.is_tensor(b) for b in group["betas"]):
-        tensors["betas"] = tuple(map(value_of, group["betas"]))
-    if not tensors:
-        return group
-    return {**group, **{k: value_of(v) if k != "betas" else v for k, v in tensors.items()}}
+    """``group`` itself, or a copy in which 1-element tensor hyperparameters
+    (``lr``, ``betas``, ...) are numbers: the updates read them as numbers."""
+    numbers = {}
+    for key, value in group.items():
+        if torch.is_tensor(value):
+            numbers[key] = value.item()
+        elif isinstance(value, tuple) and any(torch.is_tensor(v) for v in value):
+            numbers[key] = tuple(map(value_of, value))
+    return {**group, **numbers} if numbers else group
 
 
 def check_pair(name, value, test, requirement):

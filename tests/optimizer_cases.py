@@ -2,6 +2,7 @@
 two param groups, and a seeded gradient stream in which one parameter has no
 gradient on some steps."""
 
+import copy
 import itertools
 
 import torch
@@ -37,6 +38,21 @@ def gradient_stream(params, steps=STEPS, seed=1, with_none=True):
 def set_grads(params, grads):
     for p, grad in zip(params, grads):
         p.grad = None if grad is None else grad.clone()
+
+
+def hand_over_from_torch(ours, ours_params, theirs, torch_params, steps, seed):
+    """Step torch's optimizer ``steps`` times, then give ours its parameters and
+    state_dict. torch's own load casts state to the parameter dtype (NAdam's
+    float32 mu_product becomes float64), so torch's optimizer goes through the
+    same load, and the two can be compared like with like from here on."""
+    for grads in gradient_stream(torch_params, steps, seed):
+        set_grads(torch_params, grads)
+        theirs.step()
+    with torch.no_grad():
+        for p, q in zip(ours_params, torch_params):
+            p.copy_(q)
+    ours.load_state_dict(copy.deepcopy(theirs.state_dict()))
+    theirs.load_state_dict(copy.deepcopy(theirs.state_dict()))
 
 
 def flag_combinations(name):

@@ -31,7 +31,7 @@ from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_
 
 from descentlab import optimizers
 import descentlab.optimizers.fused as fused
-from optimizer_cases import gradient_stream, make_params, set_grads
+from optimizer_cases import gradient_stream, hand_over_from_torch, make_params, set_grads
 
 TWINS = {"SGD": "sgd", "Adagrad": "adagrad", "Adadelta": "adadelta", "Rprop": "rprop", "RMSprop": "rmsprop",
          "Adam": "adam", "AdamW": "adamw", "NAdam": "nadam", "RAdam": "radam"}
@@ -159,16 +159,7 @@ def test_state_dict_round_trips(config):
     # torch -> ours, both continuing
     theirs_params = [p.detach().clone().requires_grad_() for p in params]
     theirs = INFOS[name].optim_cls(groups(theirs_params, kwargs), **kwargs)
-    for grads in gradient_stream(theirs_params, 4, seed=4):
-        set_grads(theirs_params, grads)
-        theirs.step()
-    with torch.no_grad():
-        for p, q in zip(params, theirs_params):
-            p.copy_(q)
-    opt.load_state_dict(copy.deepcopy(theirs.state_dict()))
-    # torch's own load casts state to the param dtype (NAdam's mu_product), so
-    # torch goes through the same load to compare like with like.
-    theirs.load_state_dict(copy.deepcopy(theirs.state_dict()))
+    hand_over_from_torch(opt, params, theirs, theirs_params, 4, seed=4)
     lockstep([(theirs, theirs_params), (opt, params)], 4, 5, TOL[torch.float64], f"{name} torch -> ours")
 
 
