@@ -9,7 +9,7 @@ the constructor arguments torch refuses. For each of our twins and each
 configuration:
 
 * step-by-step parity with torch, parameters and every state tensor, on
-  float32, float64, complex64 and complex128, on our fast and readable paths;
+  float32, float64 and complex128, on our fast and readable paths;
 * state_dict round trips: ours -> ours exactly (no key added or lost), a
   ``step`` saved as a Python float, and torch -> ours continuing in lockstep;
 * ``fused=True`` == fast == readable for the four classes with a fused path;
@@ -40,9 +40,8 @@ CONFIGS = [(name, inp.kwargs) for name, info in sorted(INFOS.items()) for inp in
 IDS = [f"{name}-{inp.desc}" for name, info in sorted(INFOS.items())
        for inp in info.optim_inputs_func(device="cpu")]
 STEPS = 8
-TOL = {torch.float32: dict(rtol=1e-5, atol=1e-6), torch.complex64: dict(rtol=1e-5, atol=1e-6),
+TOL = {torch.float32: dict(rtol=1e-5, atol=1e-6),
        torch.float64: dict(rtol=1e-10, atol=1e-12), torch.complex128: dict(rtol=1e-10, atol=1e-12)}
-EXACT = dict(rtol=0, atol=0)
 
 
 def ours(name):
@@ -91,7 +90,7 @@ def lockstep(pairs, steps, seed, tol, label, with_none=True):
 
 
 @pytest.mark.parametrize("path", ["fast", "readable"])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex64, torch.complex128],
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex128],
                          ids=lambda d: str(d).removeprefix("torch."))
 @pytest.mark.parametrize("config", CONFIGS, ids=IDS)
 def test_steps_match_torch(config, dtype, path):
