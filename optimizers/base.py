@@ -68,9 +68,8 @@ import math
 import warnings
 
 import torch
-from torch.optim.optimizer import _get_capturable_supported_devices
-
-from . import fused as fused_path
+# torch's own checks, so that ours fail where and as torch's do
+from torch.optim.optimizer import _device_dtype_check_for_fused, _get_capturable_supported_devices
 
 # Hyperparameters with the same meaning in every optimizer, checked wherever
 # they appear in a group: name -> (test, what the value must be).
@@ -291,8 +290,8 @@ class LectureOptimizer(torch.optim.Optimizer):
                                      f"devices: {_get_capturable_supported_devices()}.")
             state = self.state.get(param)
             if not state:
-                if group.get("fused"):
-                    fused_path.check_device_and_dtype(param)
+                if group.get("fused"):   # floating point on a device with fused kernels
+                    _device_dtype_check_for_fused(param)
                 state = _as_complex(param, self.init_state(_real(param), group))
                 if state:   # no entry for a stateless update (SGD without momentum), as torch
                     self.state[param] = state

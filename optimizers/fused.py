@@ -29,18 +29,11 @@ import functools
 import warnings
 
 import torch
-from torch.optim.optimizer import _device_dtype_check_for_fused
 
 SHAPE_BUDGET = 6   # below torch._dynamo.config.recompile_limit (8)
 
 _signatures = {}   # kernel -> the tensor signatures compiled so far
 _warned = set()    # kernels whose fallback has been announced
-
-
-def check_device_and_dtype(param):
-    """torch's own check (and error) for a parameter under ``fused=True``:
-    floating point, on a device with fused kernels (meta and complex tensors fail)."""
-    _device_dtype_check_for_fused(param)
 
 
 def decay_coefficients(group):
