@@ -13,21 +13,33 @@ import numpy as np
 
 from .devices import check_device, core, needs_static_shapes
 from .files import precision_of
+from .precision import check_precision
 from .runtime import check_input, compile_model, read_model
 
 TASKS = ("classification", "regression")
 
 
-def evaluate(ir_path, x, y, device="CPU", *, batch_size=256, task="classification", cache_dir=None):
+def evaluate(ir_path, x, y, device="CPU", *, precision=None, batch_size=256, task="classification",
+             cache_dir=None):
     """Run IR ``ir_path`` on ``x`` and score it against ``y``.
 
-    Returns ``{"accuracy", "loss", "confusion", "n", "device", "precision", "ir"}``;
-    ``confusion[i][j]`` counts samples of class i predicted as j (None for regression).
+    ``precision``: how the device computes (``precision.py``); by default the
+    one the file name says (``model_fp16.xml``: fp16, pinned f32 arithmetic).
+    ``native`` or ``bf16`` on ``model_fp32.xml`` run the FP32 IR in the
+    device's default precision or in bf16.
+
+    Returns ``{"accuracy", "loss", "confusion", "n", "device", "precision", "ir",
+    "execution", "predicted"}``; ``confusion[i][j]`` counts samples of class i
+    predicted as j (None for regression); ``execution`` is the precision each
+    device really computed in (``{"CPU": "f32"}``), read back from the compiled
+    model; ``predicted`` is the numpy array of predicted classes (None for
+    regression), for per-example comparisons, not for JSON.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}' (expected one of {', '.join(TASKS)})")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    precision = check_precision(precision) if precision is not None else precision_of(ir_path)
     x = np.ascontiguousarray(x, dtype=np.float32)
     y = np.asarray(y)
     if len(x) != len(y) or len(x) == 0:
@@ -39,10 +51,11 @@ def evaluate(ir_path, x, y, device="CPU", *, batch_size=256, task="classificatio
     static = needs_static_shapes(device)
     if static:
         model.reshape([batch_size, *x.shape[1:]])
-    compiled = compile_model(model, device, "THROUGHPUT", cache_dir=cache_dir, ov_core=ov_core)
+    compiled, execution = compile_model(model, device, "THROUGHPUT", precision=precision or "fp32",
+                                        cache_dir=cache_dir, ov_core=ov_core)
     outputs = predict(compiled, x, batch_size, pad=static)
     return {**score(outputs, y, task), "n": len(x), "device": device,
-            "precision": precision_of(ir_path), "ir": str(Path(ir_path))}
+            "precision": precision, "ir": str(Path(ir_path)), "execution": execution}
 
 
 def predict(compiled, x, batch_size, *, pad=False):
@@ -81,11 +94,12 @@ def predict(compiled, x, batch_size, *, pad=False):
 
 
 def score(outputs, y, task):
-    """Accuracy, mean loss and confusion matrix from raw model outputs (logits)."""
+    """Accuracy, mean loss, confusion matrix and predicted classes (numpy) from raw model outputs (logits)."""
     outputs = outputs.astype(np.float64).reshape(len(outputs), -1)
     if task == "regression":
         target = y.astype(np.float64).reshape(len(y), -1)
-        return {"accuracy": None, "loss": float(np.mean((outputs - target) ** 2)), "confusion": None}
+        return {"accuracy": None, "loss": float(np.mean((outputs - target) ** 2)), "confusion": None,
+                "predicted": None}
     y = y.astype(np.int64).reshape(-1)
     if outputs.shape[1] == 1:
         # One logit: binary classification through a sigmoid (the lecture's sigmoid neuron).
@@ -107,4 +121,4 @@ def score(outputs, y, task):
     confusion = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(confusion, (y, predicted), 1)
     return {"accuracy": float(np.mean(predicted == y)), "loss": float(loss),
-            "confusion": confusion.tolist()}
+            "confusion": confusion.tolist(), "predicted": predicted}

@@ -2,6 +2,7 @@
 
 import json
 
+import openvino
 import pytest
 
 from descentlab.cli import main
@@ -32,7 +33,13 @@ def test_bench_json_schema_and_speedups(exported, tmp_path, capsys):
     assert (result["device"], result["batch"], result["hint"], result["input_shape"]) == ("CPU", 8, "throughput",
                                                                                           [1, 8, 8])
     rows = {(r["backend"], r["precision"]): r for r in result["rows"]}
-    assert list(rows) == [("openvino", "fp32"), ("openvino", "fp16"), ("pytorch", "fp32"), ("onnxruntime", "fp32")]
+    assert list(rows) == [("openvino", "fp32"), ("openvino", "native"), ("openvino", "fp16"), ("pytorch", "fp32"),
+                          ("onnxruntime", "fp32")]
+    # what the CPU computes an FP32 IR in when nothing is pinned, asked of OpenVINO directly
+    default = openvino.Core().compile_model(str(exported / "model_fp32.xml"), "CPU").get_property(
+        "INFERENCE_PRECISION_HINT").get_type_name()
+    assert rows[("openvino", "native")]["execution"] == {"CPU": default}
+    assert rows[("openvino", "fp32")]["execution"] == rows[("openvino", "fp16")]["execution"] == {"CPU": "f32"}
     for key, row in rows.items():
         assert row["skipped"] is None, key
         latency, throughput = row["latency"], row["throughput"]

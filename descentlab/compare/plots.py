@@ -10,6 +10,8 @@ Curves are means over seeds.
 import io as _io
 
 from descentlab import io
+from descentlab.compare import deployed
+from descentlab.compare.stats import ALPHA
 
 STYLES = ("-", "--", ":", "-.")
 
@@ -102,22 +104,33 @@ def _final(plt, results, what):
 
 
 def _openvino(plt, results, what):
+    """Bars per optimizer: PyTorch, then each precision (native and bf16 labelled with what they
+    ran in); a hatched bar differs from PyTorch beyond test-set noise in at least one run."""
     rows = results["summary"]
     precisions = results["precisions"]
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(max(9, 0.6 * len(rows) * (len(precisions) + 1)), 5))
     width = 0.8 / (len(precisions) + 1)
-    series = [("PyTorch", [r["test_accuracy_mean"] for r in rows])]
-    series += [(p.upper(), [r["openvino"][p]["test_accuracy_mean"] for r in rows]) for p in precisions]
-    for k, (label, values) in enumerate(series):
+    series = [("PyTorch", [r["test_accuracy_mean"] for r in rows], [False] * len(rows))]
+    series += [(deployed.precision_label(results, p), [r["openvino"][p]["test_accuracy_mean"] for r in rows],
+                [r["openvino"][p].get("within_noise_runs", 0) < r["openvino"][p].get("tested_runs", 0)
+                 for r in rows])
+               for p in precisions]
+    colors = plt.get_cmap("tab10")
+    for k, (label, values, beyond) in enumerate(series):
         xs = [i + k * width for i in range(len(rows))]
-        ax.bar(xs, [v or 0 for v in values], width, label=label)
+        bars = ax.bar(xs, [v or 0 for v in values], width, label=label, color=colors(k % 10), edgecolor="black",
+                      linewidth=0.4)
+        for bar, hatched in zip(bars, beyond):
+            if hatched:
+                bar.set_hatch("///")
     ax.set_xticks([i + width * len(precisions) / 2 for i in range(len(rows))])
     ax.set_xticklabels([r["optimizer"] for r in rows], rotation=60)
-    known = [v for _, values in series for v in values if v]
+    known = [v for _, values, _ in series for v in values if v]
     if known:
         ax.set_ylim(max(0.0, min(known) - 0.05), 1.0)
     ax.set(ylabel="test accuracy",
-           title=f"Accuracy per precision on OpenVINO {results['device']}: {what}")
+           title=f"Accuracy per precision on OpenVINO {results['device']}: {what}\n"
+                 f"(hatched: differs from PyTorch beyond test-set noise, McNemar p < {ALPHA})")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return fig

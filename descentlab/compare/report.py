@@ -4,7 +4,8 @@ import datetime
 import math
 
 from descentlab import io
-from descentlab.compare import plots
+from descentlab.compare import deployed, plots
+from descentlab.compare.stats import ALPHA
 
 
 def default_target(summary):
@@ -69,25 +70,72 @@ def torch_table(results):
 
 
 def openvino_section(results):
+    """Accuracy per precision, with the difference from PyTorch and whether it is within noise,
+    the precision each column really computed in, and which runs needed INT8 accuracy control."""
     precisions = results["precisions"]
     if not precisions:
         return "OpenVINO stage skipped: no precisions asked for (`--precisions`)."
     skipped = sorted({r["openvino"]["skipped"] for r in results["runs"] if "skipped" in r["openvino"]})
-    lines = ["| optimizer | PyTorch | " + " | ".join(p.upper() for p in precisions) +
-             (" | INT8 − FP32 (points) |" if {"int8", "fp32"} <= set(precisions) else " |"),
-             "|---|---|" + "---|" * len(precisions) + ("---:|" if {"int8", "fp32"} <= set(precisions) else "")]
+    both = {"int8", "fp32"} <= set(precisions)
+    lines = ["| optimizer | PyTorch | " + " | ".join(deployed.precision_label(results, p) for p in precisions) +
+             (" | INT8 − FP32 (points) |" if both else " |"),
+             "|---|---|" + "---|" * len(precisions) + ("---:|" if both else "")]
     for r in results["summary"]:
-        cells = [_pm(r["openvino"][p]["test_accuracy_mean"], r["openvino"][p]["test_accuracy_std"])
-                 for p in precisions]
+        cells = [_deployed_cell(r["openvino"][p]) for p in precisions]
         line = f"| {r['optimizer']} | {_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | " + " | ".join(cells)
-        if {"int8", "fp32"} <= set(precisions):
+        if both:
             a, b = r["openvino"]["int8"]["test_accuracy_mean"], r["openvino"]["fp32"]["test_accuracy_mean"]
             line += f" | {_num(None if a is None or b is None else 100 * (a - b), '+.2f')}"
         lines.append(line + " |")
     text = "\n".join(lines)
+    text += ("\n\nIn brackets: the difference from PyTorch in points, and whether it is within test-set "
+             "noise: McNemar's exact test on the test examples where the two predictions differ, "
+             f"within noise when p ≥ {ALPHA} (with several seeds: in how many runs). FP32, FP16 and INT8 "
+             "are computed in pinned f32 (INT8 in int8 where quantized); NATIVE is the FP32 IR as the "
+             "device runs it by default, BF16 the FP32 IR computed in bfloat16.")
+    native = [r["openvino"]["native"] for r in results["summary"] if "native" in r["openvino"]]
+    if native and all(n["same_as_fp32"] for n in native if n["tested_runs"]):
+        text += (f" Here native ran in {', '.join(sorted({x for n in native for x in n['runs_in']}))}: "
+                 "the same arithmetic as pinned FP32 (the device has no lower default precision), "
+                 "so the native column equals FP32.")
+    control = accuracy_control(results)
+    if control:
+        text += "\n\n" + control
     if skipped:
         text += "\n\nSkipped runs: " + "; ".join(skipped) + "."
     return text
+
+
+def _deployed_cell(entry):
+    cell = _pm(entry["test_accuracy_mean"], entry["test_accuracy_std"])
+    if entry.get("delta_vs_torch_mean") is None:
+        return cell
+    delta = f"{100 * entry['delta_vs_torch_mean']:+.2f}"
+    tested, within = entry["tested_runs"], entry["within_noise_runs"]
+    if not tested:
+        return f"{cell} ({delta})"
+    if tested == 1:
+        return f"{cell} ({delta}, {'within noise' if within else 'beyond noise'})"
+    return f"{cell} ({delta}, {within}/{tested} within noise)"
+
+
+def accuracy_control(results):
+    """Which runs' INT8 step needed NNCF's accuracy control (``--max-accuracy-drop``), or None."""
+    if results.get("max_accuracy_drop") is None:
+        return None
+    needed, fine = [], []
+    for r in results["runs"]:
+        int8 = (r["openvino"].get("export") or {}).get("int8") or {}
+        if int8.get("accuracy_control_needed"):
+            needed.append(f"{r['optimizer']} seed {r['seed']} ({int8['quantizers_reverted']} of "
+                          f"{int8['quantizers'] + int8['quantizers_reverted']} quantizers reverted)")
+        elif int8.get("accuracy_control_needed") is not None:
+            fine.append(f"{r['optimizer']} seed {r['seed']}")
+    limit = f"{100 * results['max_accuracy_drop']:g} points"
+    if not needed:
+        return f"INT8 accuracy control (at most {limit} of validation accuracy lost): no run needed it."
+    return (f"INT8 accuracy control (at most {limit} of validation accuracy lost) was needed by "
+            f"{', '.join(needed)}; {len(fine)} other run{'s' if len(fine) != 1 else ''} stayed within it as quantized.")
 
 
 def export_table(results):

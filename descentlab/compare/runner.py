@@ -33,7 +33,7 @@ from descentlab import optimizers
 from descentlab import io
 from descentlab.errors import UserError
 from descentlab.train import datasets, objective
-from descentlab.compare import report, tune
+from descentlab.compare import deployed, report, tune
 from descentlab.train.history import History
 from descentlab.compare.settings import PRECISIONS, CompareConfig
 from descentlab.train.progress import Progress
@@ -60,10 +60,17 @@ def check(config):
         raise ValueError(f"--workers must be >= 1, got {config.workers}")
     for name in config.names:
         validate(config.run_config(name, config.seeds[0]))
+    if config.max_accuracy_drop is not None:
+        from descentlab.export.int8 import check_max_accuracy_drop
+
+        check_max_accuracy_drop(config.max_accuracy_drop)
+        if "int8" not in config.precisions:
+            raise ValueError("--max-accuracy-drop controls the INT8 step: add int8 to --precisions")
     if config.precisions:
         from descentlab import infer
 
         infer.check_device(config.device)
+        infer.check_supported(config.precisions, config.device)
 
 
 def run_compare(config, out_dir, resume=False, quiet=False):
@@ -72,6 +79,8 @@ def run_compare(config, out_dir, resume=False, quiet=False):
     out = Path(out_dir)
     _claim(out, config, resume)
     dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
+    if config.max_accuracy_drop is not None and dataset.task != "classification":
+        raise ValueError(f"--max-accuracy-drop needs a classification dataset ('{config.dataset}' is {dataset.task})")
 
     lrs, tuned = dict(config.lr), None
     if config.tune_lr:
@@ -79,7 +88,7 @@ def run_compare(config, out_dir, resume=False, quiet=False):
         lrs.update({n: t["best_lr"] for n, t in tuned.items()})
 
     tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
-              config.device, tuple(config.precisions))
+              config.device, tuple(config.precisions), config.max_accuracy_drop)
              for seed in config.seeds for name in config.names]
     records = _run_all(tasks, config.workers, quiet)
     results = summarise(config, records, tuned)
@@ -149,7 +158,7 @@ def _dataset(name, data_dir, seed):
 
 def run_task(task, progress=None):
     """Train, export and score one run; reuse ``run.json`` when it is already complete."""
-    config, run_dir, device, precisions = task
+    config, run_dir, device, precisions, max_accuracy_drop = task
     run_dir = Path(run_dir)
     done = run_dir / RUN_RESULT
     if done.is_file():
@@ -164,7 +173,7 @@ def run_task(task, progress=None):
             progress.show(f"{config.optimizer} seed {config.seed} epoch {epoch}/{config.epochs} {metric}")
 
     record = train_run(config, dataset, out_dir=run_dir, resume=True, on_epoch=on_epoch)
-    record["openvino"] = deploy(run_dir, dataset, record, device, precisions)
+    record["openvino"] = deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop)
     io.write_json(done, record)
     return json.loads(done.read_text())
 
@@ -189,9 +198,14 @@ def _warm_up(config, dataset):
     _WARMED.add((config.model, dataset.name))
 
 
-def deploy(run_dir, dataset, record, device, precisions):
+def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None):
     """Export the run to OpenVINO and score every precision on ``device``.
 
+    Each precision records its test accuracy and loss, the difference from
+    PyTorch and whether it is within test-set noise (``deployed.versus_torch``),
+    and the precision the device really computed in (``execution``, ``runs_in``;
+    for native and bf16 also ``same_as_fp32``: it computed in f32 after all).
+    ``max_accuracy_drop`` turns on NNCF's accuracy control for the INT8 IR.
     A run whose export fails a hop's check is kept, with the reason, like a
     diverged one: one model must not cost the whole comparison."""
     if not precisions:
@@ -200,21 +214,30 @@ def deploy(run_dir, dataset, record, device, precisions):
         return {"skipped": f"diverged at epoch {record['diverged_epoch']}"}
     from descentlab import export
     from descentlab import infer
+    from descentlab.infer import precision as ov_precision
 
+    files = {ov_precision.ir_precision(p) for p in precisions}
     try:
-        manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=precisions,
-                                            data_dir=record["config"]["data_dir"])
+        manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=files,
+                                            data_dir=record["config"]["data_dir"],
+                                            max_accuracy_drop=max_accuracy_drop)
     except ValueError as exc:  # a hop failed its check: report it, keep the comparison going
         return {"skipped": f"{record['optimizer']} seed {record['seed']}: export failed: {exc}"}
+    test = dataset.test
+    torch_predicted = infer.torch_score(run_dir / "checkpoint.pt", test.x, test.y, dataset.task)["predicted"]
+    torch_acc = record["torch"]["test_accuracy"]
     scores = {}
     for p in precisions:
-        result = infer.evaluate(run_dir / f"model_{p}.xml", dataset.test.x, dataset.test.y,
-                                device=device, task=dataset.task)
-        torch_acc = record["torch"]["test_accuracy"]
+        result = infer.evaluate(run_dir / f"model_{ov_precision.ir_precision(p)}.xml", test.x, test.y,
+                                device=device, precision=p, task=dataset.task)
         scores[p] = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
                      "delta_vs_torch": (result["accuracy"] - torch_acc
                                         if result["accuracy"] is not None and torch_acc is not None
-                                        else None)}
+                                        else None),
+                     **deployed.versus_torch(torch_predicted, result["predicted"], test.y),
+                     "execution": result["execution"], "runs_in": ov_precision.describe(result["execution"])}
+        if p in ("native", "bf16"):  # the FP32 IR run another way: did it compute anything but f32?
+            scores[p]["same_as_fp32"] = ov_precision.same_as_pinned(result["execution"])
     scores["export"] = {"hops": manifest["hops"], "int8": manifest.get("int8")}
     return scores
 
@@ -239,7 +262,8 @@ def summarise(config, records, tuning=None):
         "device": config.device, "epochs": config.epochs,
         "batch_size": "full" if config.batch_size is None else config.batch_size,
         "seeds": list(config.seeds), "schedule": config.schedule, "tune_lr": config.tune_lr,
-        "precisions": list(config.precisions), "target_accuracy": target,
+        "precisions": list(config.precisions), "max_accuracy_drop": config.max_accuracy_drop,
+        "target_accuracy": target,
         "summary": summary, "runs": records, "tuning": tuning,
         "environment": {"torch": torch.__version__, "python": platform.python_version(),
                         "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(),
@@ -262,9 +286,10 @@ def _summary_row(name, runs, precisions):
         "openvino": {},
     }
     for p in precisions:
-        ov = [r["openvino"][p]["test_accuracy"] for r in runs
-              if p in r.get("openvino", {}) and r["openvino"][p]["test_accuracy"] is not None]
-        row["openvino"][p] = {"test_accuracy_mean": _mean(ov), "test_accuracy_std": _std(ov)}
+        entries = [r["openvino"][p] for r in runs if p in r.get("openvino", {})]
+        ov = [e["test_accuracy"] for e in entries if e["test_accuracy"] is not None]
+        row["openvino"][p] = {"test_accuracy_mean": _mean(ov), "test_accuracy_std": _std(ov),
+                              **deployed.summary(entries)}
     return row
 
 

@@ -3,7 +3,11 @@
 
 from dataclasses import dataclass, field
 
-PRECISIONS = ("fp32", "fp16", "int8")
+# How each run is deployed on OpenVINO (descentlab/infer/precision.py): fp32, fp16 and int8 are the
+# IR files run in pinned f32; native is the FP32 IR in the device's own default precision (bf16 on
+# CPUs with AVX512-BF16, f16 on GPUs); bf16 only where the device has it, so not by default.
+PRECISIONS = ("fp32", "native", "bf16", "fp16", "int8")
+DEFAULT_PRECISIONS = ("fp32", "native", "fp16", "int8")
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,8 @@ class CompareConfig:
     schedule_kwargs: dict = field(default_factory=dict)
     clip_norm: float = None
     device: str = "CPU"
-    precisions: tuple = PRECISIONS
+    precisions: tuple = DEFAULT_PRECISIONS
+    max_accuracy_drop: float = None      # NNCF accuracy control for every INT8 run (0.01 = 1 point)
     data_dir: str = None
     workers: int = 1
     target_accuracy: float = None        # None: chosen from the results (see report)

@@ -13,7 +13,7 @@ HELP = "train one model per optimizer, export to OpenVINO, report who wins"
 
 
 def add_arguments(parser):
-    from descentlab.compare.settings import PRECISIONS, CompareConfig
+    from descentlab.compare.settings import DEFAULT_PRECISIONS, PRECISIONS, CompareConfig
 
     d = CompareConfig()
     parser.add_argument("--dataset", default=d.dataset, help=f"default {d.dataset}")
@@ -39,9 +39,15 @@ def add_arguments(parser):
                         metavar="NAME=VALUE")
     parser.add_argument("--clip-norm", type=arguments.positive_float, help="clip gradients to this global norm")
     parser.add_argument("--device", default=d.device, help="OpenVINO device (default CPU)")
-    parser.add_argument("--precisions", type=arguments.name_list, default=d.precisions, metavar="fp32,fp16,int8",
-                        help=f"IR precisions to export and score (default {','.join(PRECISIONS)}; "
-                             "'none' skips OpenVINO)")
+    parser.add_argument("--precisions", type=arguments.name_list, default=d.precisions,
+                        metavar="fp32,native,fp16,int8",
+                        help=f"how to deploy each run on OpenVINO, among {','.join(PRECISIONS)} (default "
+                             f"{','.join(DEFAULT_PRECISIONS)}; 'none' skips OpenVINO). fp32, fp16, int8: the IR "
+                             "files, computed in pinned f32; native: the FP32 IR in the device's own default "
+                             "precision (bf16 on AVX512-BF16 CPUs, f16 on GPUs); bf16: where the device has it")
+    parser.add_argument("--max-accuracy-drop", type=float, metavar="X",
+                        help="NNCF accuracy control for every run's INT8 step: at most this validation "
+                             "accuracy drop (a fraction, 0.01 = 1 point); the report says which runs needed it")
     parser.add_argument("--target-accuracy", type=float,
                         help="for 'epochs to target' (default: 98%% of the winner's accuracy)")
     parser.add_argument("--data-dir", help="directory holding the dataset files (the only place looked in)")
@@ -72,7 +78,8 @@ def run(args):
                            seeds=args.seeds, lr=dict(args.lr), tune_lr=args.tune_lr,
                            tune_epochs=args.tune_epochs, schedule=args.schedule,
                            schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
-                           device=args.device, precisions=precisions, data_dir=args.data_dir,
+                           device=args.device, precisions=precisions, max_accuracy_drop=args.max_accuracy_drop,
+                           data_dir=args.data_dir,
                            workers=args.workers, target_accuracy=args.target_accuracy)
     out = args.out or f"runs/compare-{args.dataset}-{args.model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     return _print(run_compare(config, out, quiet=args.quiet), out)
