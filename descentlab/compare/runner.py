@@ -66,6 +66,9 @@ def check(config):
         check_max_accuracy_drop(config.max_accuracy_drop)
         if "int8" not in config.precisions:
             raise ValueError("--max-accuracy-drop controls the INT8 step: add int8 to --precisions")
+        task = datasets.load(config.dataset, data_dir=config.data_dir).task
+        if task != "classification":
+            raise ValueError(f"--max-accuracy-drop needs a classification dataset ('{config.dataset}' is {task})")
     if config.precisions:
         from descentlab import infer
 
@@ -79,8 +82,6 @@ def run_compare(config, out_dir, resume=False, quiet=False):
     out = Path(out_dir)
     _claim(out, config, resume)
     dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
-    if config.max_accuracy_drop is not None and dataset.task != "classification":
-        raise ValueError(f"--max-accuracy-drop needs a classification dataset ('{config.dataset}' is {dataset.task})")
 
     lrs, tuned = dict(config.lr), None
     if config.tune_lr:
