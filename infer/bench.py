@@ -18,7 +18,7 @@ import numpy as np
 from .bench_onnxruntime import bench_onnx
 from .bench_openvino import bench_ir
 from .bench_torch import bench_checkpoint
-from .devices import check_device
+from .devices import check_device, cpu_flags
 from .files import beside, input_shape, is_compare_dir, manifest, planned_irs, run_dirs
 from .precision import PINNED, PRECISIONS, check_supported
 from .runtime import read_model, sample_shape
@@ -33,9 +33,11 @@ def bench(path, *, seconds=5.0, batch=64, hint="throughput", nireq=None, device=
     ``precisions``: the OpenVINO rows (``precision.PRECISIONS``; default every IR
     file found, plus ``native`` beside an FP32 IR).
     ``seconds`` is the duration of each measurement (latency, then throughput).
-    Rows carry ``latency`` (ms statistics at batch 1), ``throughput`` (fps at
-    ``batch``), ``load_ms``, ``first_inference_ms``, ``device_name`` and the
-    speed-ups against PyTorch eager; a backend that cannot run has ``skipped``.
+    The result records the CPU's instruction-set flags (``devices.cpu_flags``).
+    Rows carry ``execution`` (the precision each device computed in),
+    ``latency`` (ms statistics at batch 1), ``throughput`` (fps at ``batch``),
+    ``load_ms``, ``first_inference_ms``, ``device_name`` and the speed-ups
+    against PyTorch eager; a backend that cannot run has ``skipped``.
     """
     _check_options(seconds, batch, hint, nireq, threads)
     path = Path(path)
@@ -57,7 +59,7 @@ def bench(path, *, seconds=5.0, batch=64, hint="throughput", nireq=None, device=
     rows.append(_other("pytorch", beside(path, "checkpoint.pt"), bench_checkpoint, one, many, seconds, threads))
     rows.append(_other("onnxruntime", beside(path, "model.onnx"), bench_onnx, one, many, seconds, threads))
     _add_speedups(rows)
-    return {"path": str(path), "run": run, "device": device, "threads": threads,
+    return {"path": str(path), "run": run, "device": device, "cpu_flags": cpu_flags(), "threads": threads,
             "seconds": seconds, "batch": batch, "hint": hint, "nireq": nireq,
             "input_shape": list(one.shape[1:]), "rows": rows}
 

@@ -28,8 +28,13 @@ def test_bench_json_schema_and_speedups(exported, tmp_path, capsys):
     assert code == 0
     result = json.loads(out)
     assert json.loads(out_file.read_text()) == result
-    assert {"path", "run", "device", "threads", "seconds", "batch", "hint", "nireq", "input_shape",
+    assert {"path", "run", "device", "cpu_flags", "threads", "seconds", "batch", "hint", "nireq", "input_shape",
             "rows"} <= set(result)
+    with open("/proc/cpuinfo") as f:
+        flags = next(line for line in f if line.startswith("flags")).split()
+    assert ("avx2" in result["cpu_flags"]) == ("avx2" in flags)
+    assert [f for f in result["cpu_flags"] if f.startswith("avx512")] == sorted(f for f in set(flags)
+                                                                               if f.startswith("avx512"))
     assert (result["device"], result["batch"], result["hint"], result["input_shape"]) == ("CPU", 8, "throughput",
                                                                                           [1, 8, 8])
     rows = {(r["backend"], r["precision"]): r for r in result["rows"]}

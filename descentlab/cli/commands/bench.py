@@ -74,7 +74,8 @@ def format_result(result):
             names.append(r["device_name"])
     run = f", run {result['run']}" if result["run"] else ""
     lines = [f"{result['path']}{run}: input {'x'.join(map(str, result['input_shape']))}, "
-             f"device {result['device']}, {result['threads']} threads, hint {result['hint']}, "
+             f"device {result['device']} (CPU flags: {' '.join(result['cpu_flags']) or 'unknown'}), "
+             f"{result['threads']} threads, hint {result['hint']}, "
              f"{result['seconds']:g} s per measurement",
              "devices: " + "; ".join(names), format_table(header, rows), *notes,
              "lat x torch, fps x torch: speed-up against PyTorch eager (above 1 = faster)"]
