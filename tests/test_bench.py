@@ -45,6 +45,7 @@ def test_bench_json_schema_and_speedups(exported, tmp_path, capsys):
         "INFERENCE_PRECISION_HINT").get_type_name()
     assert rows[("openvino", "native")]["execution"] == {"CPU": default}
     assert rows[("openvino", "fp32")]["execution"] == rows[("openvino", "fp16")]["execution"] == {"CPU": "f32"}
+    assert rows[("pytorch", "fp32")]["execution"] == rows[("onnxruntime", "fp32")]["execution"] == {"CPU": "f32"}
     for key, row in rows.items():
         assert row["skipped"] is None, key
         latency, throughput = row["latency"], row["throughput"]

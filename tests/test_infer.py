@@ -220,4 +220,4 @@ def test_cli_devices_json_and_table(capsys):
             "reason"} <= set(listed[0])
     assert main(["devices"]) == 0
     table = capsys.readouterr().out
-    assert "NPU" in table and "AUTO" in table
+    assert "NPU" in table and "AUTO" in table and "default" in table and "computes in" in table
