@@ -6,7 +6,7 @@ the same order (one ``torch.Generator`` seeded with ``seed``). Several seeds
 give mean +- std. Each run is then exported to OpenVINO (ONNX, IR FP32/FP16,
 NNCF INT8) and scored on the chosen device.
 
-The output directory (contract section 4)::
+The output directory::
 
     compare.json            the settings (checked again on --resume)
     tuning.json             the learning-rate search, with --tune-lr
@@ -66,9 +66,6 @@ def check(config):
         check_max_accuracy_drop(config.max_accuracy_drop)
         if "int8" not in config.precisions:
             raise ValueError("--max-accuracy-drop controls the INT8 step: add int8 to --precisions")
-        task = datasets.load(config.dataset, data_dir=config.data_dir).task
-        if task != "classification":
-            raise ValueError(f"--max-accuracy-drop needs a classification dataset ('{config.dataset}' is {task})")
     if config.precisions:
         from descentlab import infer
 
@@ -76,12 +73,20 @@ def check(config):
         infer.check_supported(config.precisions, config.device)
 
 
-def run_compare(config, out_dir, resume=False, quiet=False):
-    """Run (or finish) a comparison into ``out_dir``; returns the results dict."""
+def run_compare(config, out_dir, resume=False, quiet=False, data=None):
+    """Run (or finish) a comparison into ``out_dir``; returns the results dict.
+
+    ``data``: a ``train.datasets.Dataset`` of the user's own data, used instead
+    of loading ``config.dataset`` by name (its name must be ``config.dataset``).
+    """
     check(config)
+    if data is not None and data.name != config.dataset:
+        raise ValueError(f"the data given is named '{data.name}', the settings say dataset '{config.dataset}'")
     out = Path(out_dir)
     _claim(out, config, resume)
-    dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
+    dataset = data or datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
+    if config.max_accuracy_drop is not None and dataset.task != "classification":
+        raise ValueError(f"--max-accuracy-drop needs a classification dataset ('{config.dataset}' is {dataset.task})")
 
     lrs, tuned = dict(config.lr), None
     if config.tune_lr:
@@ -89,7 +94,7 @@ def run_compare(config, out_dir, resume=False, quiet=False):
         lrs.update({n: t["best_lr"] for n, t in tuned.items()})
 
     tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
-              config.device, tuple(config.precisions), config.max_accuracy_drop)
+              config.device, tuple(config.precisions), data, config.max_accuracy_drop)
              for seed in config.seeds for name in config.names]
     records = _run_all(tasks, config.workers, quiet)
     results = summarise(config, records, tuned)
@@ -159,12 +164,12 @@ def _dataset(name, data_dir, seed):
 
 def run_task(task, progress=None):
     """Train, export and score one run; reuse ``run.json`` when it is already complete."""
-    config, run_dir, device, precisions, max_accuracy_drop = task
+    config, run_dir, device, precisions, data, max_accuracy_drop = task
     run_dir = Path(run_dir)
     done = run_dir / RUN_RESULT
     if done.is_file():
         return json.loads(done.read_text())
-    dataset = _dataset(config.dataset, config.data_dir, config.seed)
+    dataset = data or _dataset(config.dataset, config.data_dir, config.seed)
     _warm_up(config, dataset)
 
     def on_epoch(epoch, history):
@@ -219,8 +224,7 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None)
 
     files = {ov_precision.ir_precision(p) for p in precisions}
     try:
-        manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=files,
-                                            data_dir=record["config"]["data_dir"],
+        manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=files, data=dataset,
                                             max_accuracy_drop=max_accuracy_drop)
     except ValueError as exc:  # a hop failed its check: report it, keep the comparison going
         return {"skipped": f"{record['optimizer']} seed {record['seed']}: export failed: {exc}"}
