@@ -22,6 +22,7 @@ import torch
 
 from descentlab import models
 from descentlab import optimizers
+from descentlab.io import pack_bools
 from descentlab.train import checkpoint, objective
 from descentlab.train.batches import epoch_batches
 from descentlab.train.history import History
@@ -126,12 +127,17 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None):
         if on_epoch is not None:
             on_epoch(epoch + 1, history)
 
-    test_loss, test_accuracy = objective.evaluate(model, dataset.test, dataset.task)
-    return result_record(config, history, diverged_epoch, test_loss, test_accuracy)
+    test_loss, test_accuracy, test_correct = objective.evaluate(model, dataset.test, dataset.task,
+                                                                examples=True)
+    record = result_record(config, history, diverged_epoch, test_loss, test_accuracy)
+    if test_accuracy is not None:
+        record["torch"]["test_correct"] = pack_bools(test_correct.numpy())
+    return record
 
 
 def result_record(config, history, diverged_epoch, test_loss, test_accuracy):
-    """The run as results.json stores it (contract section 4)."""
+    """The run as results.json stores it (contract section 4); ``torch.test_correct``
+    (added by ``train_run``) is the per-example correctness, packed by ``io.pack_bools``."""
     hparams = {**optimizers.defaults(config.optimizer), **config.hparams}
     return {
         "optimizer": config.optimizer,

@@ -27,7 +27,7 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=arguments.batch_size, default=d.batch_size, metavar="B|full",
                         help=f"default {d.batch_size}")
     parser.add_argument("--seeds", type=arguments.int_list, default=d.seeds, metavar="0,1,2",
-                        help="one run per seed; mean ± std over them (default 0)")
+                        help="one run per seed; mean ± std, 95 %% interval and paired tests over them (default 0,1,2)")
     parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[],
                         metavar="NAME=VALUE", help="learning rate of one optimizer (repeatable)")
     parser.add_argument("--tune-lr", action="store_true",
