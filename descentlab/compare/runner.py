@@ -62,6 +62,9 @@ def check(config):
         raise ValueError("--seeds needs at least one seed")
     if config.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {config.workers}")
+    if config.target_accuracy is not None and not 0 < config.target_accuracy <= 1:
+        raise ValueError(f"the target accuracy is a fraction in (0, 1], got {config.target_accuracy} "
+                         "(for 95 %, pass 0.95)")
     for name in config.names:
         validate(config.run_config(name, config.seeds[0]))
     if config.precisions:
@@ -74,8 +77,8 @@ def run_compare(config, out_dir, resume=False, quiet=False):
     """Run (or finish) a comparison into ``out_dir``; returns the results dict."""
     check(config)
     out = Path(out_dir)
-    _claim(out, config, resume)
     dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
+    _claim(out, config, resume)
 
     lrs, tuned = dict(config.lr), None
     if config.tune_lr:
@@ -104,7 +107,8 @@ def saved_settings(out_dir):
 
 
 def _claim(out, config, resume):
-    """Refuse to mix two comparisons in one directory."""
+    """Refuse to mix two comparisons in one directory, or to start one where nothing can be written."""
+    io.check_writable_dir(out)
     settings = out / "compare.json"
     wanted = json.loads(json.dumps(dataclasses.asdict(config)))
     if settings.is_file():

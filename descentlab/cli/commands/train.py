@@ -53,6 +53,7 @@ def run(args):
                        clip_value=args.clip_value, data_dir=args.data_dir)
     validate(config)
     out = Path(args.out)
+    io.check_writable_dir(out)
     if (out / CHECKPOINT).exists() and not args.resume:
         raise ValueError(f"'{out}' already holds a checkpoint: pass --resume or choose another --out")
     dataset = datasets.load(args.dataset, data_dir=args.data_dir, seed=args.seed)
