@@ -8,15 +8,13 @@ so the numbers line up with the PyTorch test accuracy of the same run.
 import json
 from pathlib import Path
 
-import numpy as np
-
 from descentlab.errors import UserError
 
 from .devices import check_device
 from .evaluate import evaluate
 from .files import beside, dataset_name, is_compare_dir, manifest, planned_irs, run_dirs
 from .precision import PRECISIONS, check_supported
-from .reference import torch_score
+from .reference import torch_correct
 
 
 def evaluate_path(path, *, dataset=None, device="CPU", precisions=None, data_dir=None, batch_size=256,
@@ -27,11 +25,11 @@ def evaluate_path(path, *, dataset=None, device="CPU", precisions=None, data_dir
     the FP32 IR); by default every IR file found, plus ``native`` beside an FP32 IR.
     Returns ``{"dataset", "device", "runs": {run name: {precision: evaluate() dict
     without "predicted" + "torch_accuracy" (from results.json, or a run directory's
-    run.json; else None) + "delta" (OpenVINO - torch)}}, "predictions"}``.
-    ``predictions`` (numpy, not for JSON) holds ``{"labels": test labels, "runs": {run:
-    {"torch": predicted classes of the checkpoint's PyTorch model or None, precision:
-    predicted classes}}}`` for per-example tests. A single IR or export directory is one
-    run named after its directory; without a recorded PyTorch accuracy, its checkpoint's is used.
+    run.json; else None) + "delta" (OpenVINO - torch)}}, "correct"}``.
+    ``correct`` (numpy, not for JSON) holds ``{run: {"torch": per-example hits of the
+    checkpoint's PyTorch model or None, precision: per-example hits or None}}`` for
+    paired tests. A single IR or export directory is one run named after its
+    directory; without a recorded PyTorch accuracy, its checkpoint's is used.
     """
     path = Path(path)
     if not path.exists():
@@ -44,24 +42,23 @@ def evaluate_path(path, *, dataset=None, device="CPU", precisions=None, data_dir
     name = dataset or _dataset_of(path, runs, compare)
     x, y, task = _test_split(name, data_dir if data_dir is not None else _recorded_data_dir(runs))
     torch_accuracy = _torch_accuracies(path) if compare else _run_accuracy(runs)
-    results, predictions = {}, {}
+    results, correct = {}, {}
     for run, location in runs.items():
         # the IRs first: their input check gives the clear error when the data does not fit
         results[run] = {precision: evaluate(xml, x, y, device, precision=precision if precision in PRECISIONS else None,
-                                            batch_size=batch_size, task=task, cache_dir=cache_dir)
+                                            batch_size=batch_size, task=task, cache_dir=cache_dir, examples=True)
                         for precision, xml in planned[run].items()}
         checkpoint = beside(location, "checkpoint.pt")
-        torch = torch_score(checkpoint, x, y, task) if checkpoint else {"accuracy": None, "predicted": None}
+        correct[run] = {"torch": torch_correct(checkpoint, x, y) if checkpoint and task == "classification" else None}
         reference = torch_accuracy.get(run)
-        reference = torch["accuracy"] if reference is None else reference
-        predictions[run] = {"torch": torch["predicted"]}
+        if reference is None and correct[run]["torch"] is not None:
+            reference = float(correct[run]["torch"].mean())
         for precision, entry in results[run].items():
-            predictions[run][precision] = entry.pop("predicted")
+            correct[run][precision] = entry.pop("correct", None)
             entry["torch_accuracy"] = reference
             entry["delta"] = (entry["accuracy"] - reference
                               if reference is not None and entry["accuracy"] is not None else None)
-    return {"dataset": name, "device": device, "runs": results,
-            "predictions": {"labels": np.asarray(y), "runs": predictions}}
+    return {"dataset": name, "device": device, "runs": results, "correct": correct}
 
 
 def _test_split(name, data_dir):

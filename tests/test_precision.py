@@ -11,6 +11,7 @@ import json
 import numpy as np
 import openvino as ov
 import pytest
+import torch
 
 from descentlab import infer
 from descentlab.cli import main
@@ -143,15 +144,15 @@ def test_this_cpu_native_and_bf16_as_they_really_are(exported):
     scores exactly like pinned fp32, and bf16 is refused in one line."""
     x, y = digits()
     xml = exported / "model_fp32.xml"
-    native = infer.evaluate(xml, x, y, precision="native")
-    fp32 = infer.evaluate(xml, x, y)
+    native = infer.evaluate(xml, x, y, precision="native", examples=True)
+    fp32 = infer.evaluate(xml, x, y, examples=True)
     if has_bf16():
         assert native["execution"] == {"CPU": "bf16"}
         assert infer.evaluate(xml, x, y, precision="bf16")["execution"] == {"CPU": "bf16"}
         assert abs(native["accuracy"] - fp32["accuracy"]) <= 5 / len(y)
     else:
         assert native["execution"] == {"CPU": "f32"} and precision.same_as_pinned(native["execution"])
-        assert native["loss"] == fp32["loss"] and np.array_equal(native["predicted"], fp32["predicted"])
+        assert native["loss"] == fp32["loss"] and np.array_equal(native["correct"], fp32["correct"])
         with pytest.raises(UserError) as error:
             infer.evaluate(xml, x, y, precision="bf16")
         assert "CPU cannot compute in bf16 here" in str(error.value) and "\n" not in str(error.value)
@@ -181,38 +182,39 @@ def test_absent_gpu_and_npu_are_one_clear_line(exported, capsys):
 # ---- against PyTorch -------------------------------------------------------------------
 
 def test_versus_torch_counts_flips_and_tests_them_exactly():
-    labels = np.zeros(100, dtype=int)
-    torch_predicted = np.zeros(100, dtype=int)
-    lost_ten = torch_predicted.copy()
-    lost_ten[:10] = 1  # 10 examples PyTorch gets right and the IR gets wrong, none the other way
-    verdict = versus_torch(torch_predicted, lost_ten, labels)
+    torch_right = np.ones(100, dtype=bool)
+    lost_ten = torch_right.copy()
+    lost_ten[:10] = False  # 10 examples PyTorch gets right and the IR gets wrong, none the other way
+    verdict = versus_torch(torch_right, lost_ten)
     assert verdict["flips"] == {"right_to_wrong": 10, "wrong_to_right": 0}
     assert verdict["mcnemar_p"] == pytest.approx(2 * 0.5 ** 10) and verdict["within_noise"] is False
-    torch_predicted[95:] = 1  # PyTorch wrong on 5; the IR fixes 2 of them and breaks 3 others
-    swapped = torch_predicted.copy()
-    swapped[95:97] = 0
-    swapped[:3] = 1
-    verdict = versus_torch(torch_predicted, swapped, labels)
+    torch_right[95:] = False  # PyTorch wrong on 5; the IR fixes 2 of them and breaks 3 others
+    swapped = torch_right.copy()
+    swapped[95:97] = True
+    swapped[:3] = False
+    verdict = versus_torch(torch_right, swapped)
     assert verdict["flips"] == {"right_to_wrong": 3, "wrong_to_right": 2}
     assert verdict["mcnemar_p"] == pytest.approx(1.0) and verdict["within_noise"] is True
-    assert versus_torch(None, swapped, labels) == {"mcnemar_p": None, "within_noise": None, "flips": None}
+    assert versus_torch(None, swapped) == {"mcnemar_p": None, "within_noise": None, "flips": None}
 
 
-def test_cli_infer_json_has_every_new_field(exported, tmp_path, capsys):
+def test_cli_infer_json_has_every_new_field(exported, model, capsys):
     assert main(["infer", str(exported), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     entries = result["runs"][exported.name]
     assert list(entries) == ["fp32", "native", "fp16"]
     test = datasets.load("digits").test
-    torch_predicted = infer.torch_score(exported / "checkpoint.pt", test.x, test.y)["predicted"]
+    with torch.inference_mode():
+        torch_right = model(test.x).argmax(1).numpy() == test.y.numpy()
     for name, entry in entries.items():
         assert {"execution", "mcnemar_p", "within_noise", "flips", "torch_accuracy", "delta"} <= set(entry), name
-        assert "predicted" not in entry
+        assert "correct" not in entry
         direct = infer.evaluate(exported / f"model_{precision.ir_precision(name)}.xml", test.x, test.y,
-                                precision=name)
-        assert entry["flips"] == versus_torch(torch_predicted, direct["predicted"], test.y.numpy())["flips"]
+                                precision=name, examples=True)
+        assert entry["flips"] == {"right_to_wrong": int(np.sum(torch_right & ~direct["correct"])),
+                                  "wrong_to_right": int(np.sum(~torch_right & direct["correct"]))}
     assert entries["native"]["execution"] == {"CPU": openvino_default(exported / "model_fp32.xml")}
-    assert entries["fp32"]["torch_accuracy"] == pytest.approx(float(np.mean(torch_predicted == test.y.numpy())))
+    assert entries["fp32"]["torch_accuracy"] == pytest.approx(float(np.mean(torch_right)))
     assert main(["infer", str(exported)]) == 0
     table = capsys.readouterr().out
     assert "runs in" in table and "vs torch" in table and "within noise" in table

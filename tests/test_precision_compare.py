@@ -20,7 +20,7 @@ from descentlab.infer import precision
 from descentlab.train import datasets
 
 SMALL = CompareConfig(dataset="digits", model="logreg", optimizers=("adam",), epochs=1, batch_size=64,
-                      precisions=("fp32", "native", "int8"), max_accuracy_drop=0.5)
+                      seeds=(0,), precisions=("fp32", "native", "int8"), max_accuracy_drop=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -88,13 +88,15 @@ def test_report_and_plot_show_native_and_what_it_ran_in(compared):
 
 def _entry(accuracy, delta, within, runs_in, same):
     return {"test_accuracy_mean": accuracy, "test_accuracy_std": 0.0, "delta_vs_torch_mean": delta,
-            "within_noise_runs": int(within), "tested_runs": 1, "runs_in": [runs_in], "same_as_fp32": same}
+            "within_noise_runs": int(within), "tested_runs": 1, "runs_in": [runs_in], "same_as_fp32": same,
+            "vs_fp32": {"difference": delta, "p_value": 1.0 if within else 0.001, "within_noise": within}}
 
 
 def test_report_on_a_bf16_cpu_where_accuracy_control_was_needed():
     """What a comparison on an AVX512-BF16 machine reports: native ran in bf16 and lost accuracy."""
     results = {
         "precisions": ["fp32", "native", "int8"], "max_accuracy_drop": 0.01, "device": "CPU",
+        "significance": {"alpha": 0.05},
         "summary": [{"optimizer": "rprop", "test_accuracy_mean": 0.90, "test_accuracy_std": 0.0,
                      "openvino": {"fp32": _entry(0.90, 0.0, True, "f32 on CPU", None),
                                   "native": _entry(0.85, -0.05, False, "bf16 on CPU", False),

@@ -16,15 +16,16 @@ import numpy as np
 from descentlab.compare.stats import ALPHA, mcnemar_p
 
 
-def versus_torch(torch_predicted, predicted, labels):
-    """``{"mcnemar_p", "within_noise", "flips"}`` of one IR's predicted classes against PyTorch's.
+def versus_torch(torch_correct, correct):
+    """``{"mcnemar_p", "within_noise", "flips"}`` of one IR against PyTorch.
 
-    All None when either side has no per-example predictions (regression, no checkpoint).
+    ``torch_correct``, ``correct``: boolean arrays over the same test examples,
+    True where PyTorch's (the IR's) prediction is right. All None when either
+    is missing (regression has no per-example hits).
     """
-    if torch_predicted is None or predicted is None:
+    if torch_correct is None or correct is None:
         return {"mcnemar_p": None, "within_noise": None, "flips": None}
-    labels = np.asarray(labels)
-    torch_right, right = np.asarray(torch_predicted) == labels, np.asarray(predicted) == labels
+    torch_right, right = np.asarray(torch_correct, dtype=bool), np.asarray(correct, dtype=bool)
     p = mcnemar_p(torch_right, right)
     return {"mcnemar_p": p, "within_noise": p >= ALPHA,
             "flips": {"right_to_wrong": int(np.sum(torch_right & ~right)),
@@ -32,12 +33,11 @@ def versus_torch(torch_predicted, predicted, labels):
 
 
 def annotate(result):
-    """``infer.evaluate_path``'s result with ``versus_torch`` in every entry, its numpy predictions dropped."""
-    predictions = result.pop("predictions")
+    """``infer.evaluate_path``'s result with ``versus_torch`` in every entry, its numpy arrays dropped."""
+    correct = result.pop("correct")
     for run, entries in result["runs"].items():
-        predicted = predictions["runs"][run]
         for precision, entry in entries.items():
-            entry.update(versus_torch(predicted["torch"], predicted[precision], predictions["labels"]))
+            entry.update(versus_torch(correct[run]["torch"], correct[run][precision]))
     return result
 
 

@@ -18,7 +18,7 @@ class CompareConfig:
     optimizers: tuple = ()               # () = every registry entry
     epochs: int = 15
     batch_size: int = 32                 # None: full batch
-    seeds: tuple = (0,)
+    seeds: tuple = (0, 1, 2)
     lr: dict = field(default_factory=dict)   # name -> lr override
     tune_lr: bool = False
     tune_epochs: int = 3

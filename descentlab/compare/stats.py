@@ -97,7 +97,7 @@ def ranks(values, higher_is_better=True):
     return [int(r) for r in stats.rankdata(keyed, method="min")]
 
 
-def verdict(order, per_seed, per_example=None, higher_is_better=True, alpha=ALPHA):
+def verdict(order, per_seed, per_example=None, alpha=ALPHA):
     """Who wins, or who is tied with the best, and why.
 
     ``order``: names, best first. ``per_seed``: name -> {seed: score} (None
@@ -139,7 +139,7 @@ def _pair_test(seeds_a, seeds_b, examples_a, examples_b):
 def _reason(result, others):
     best, alpha, p_values = result["best"], result["alpha"], result["p_values"]
     if not others:
-        return f"{best} is the only optimizer that finished"
+        return f"{best} is the only optimizer with a result, nothing to compare it with"
     if result["winner"]:
         worst = max(p_values.values())
         return f"{best} is ahead of every other optimizer ({result['test']}, every p ≤ {_p(worst)} < {alpha:g})"

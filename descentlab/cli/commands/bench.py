@@ -38,9 +38,11 @@ def add_arguments(parser):
 
 def run(args):
     from descentlab import infer
-    from descentlab.io import write_json
+    from descentlab.io import check_writable_file, write_json
     from descentlab.cli.table import to_json
 
+    if args.out:
+        check_writable_file(args.out)  # before seconds of measuring
     result = infer.bench(args.path, seconds=args.seconds, batch=args.batch, hint=args.hint,
                          nireq=args.nireq, device=args.device, threads=args.threads, precisions=args.precisions)
     if args.out:

@@ -29,7 +29,7 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=arguments.batch_size, default=d.batch_size, metavar="B|full",
                         help=f"default {d.batch_size}")
     parser.add_argument("--seeds", type=arguments.int_list, default=d.seeds, metavar="0,1,2",
-                        help="one run per seed; mean ± std over them (default 0)")
+                        help="one run per seed; mean ± std, 95 %% interval and paired tests over them (default 0,1,2)")
     parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[],
                         metavar="NAME=VALUE", help="learning rate of one optimizer (repeatable)")
     parser.add_argument("--tune-lr", action="store_true",
@@ -67,13 +67,8 @@ def run(args):
 
     from descentlab.compare.runner import run_compare, saved_settings
     from descentlab.compare.settings import CompareConfig
+    from descentlab.errors import UserError
 
-    if args.resume:
-        if not args.out:
-            raise ValueError("--resume needs the --out directory of the comparison to continue")
-        config = dataclasses.replace(saved_settings(args.out), workers=args.workers)
-        results = run_compare(config, args.out, resume=True, quiet=args.quiet)
-        return _print(results, args.out)
     precisions = () if args.precisions == ("none",) else args.precisions
     config = CompareConfig(dataset=args.dataset, model=args.model, model_kwargs=dict(args.model_option),
                            optimizers=args.optimizers, epochs=args.epochs, batch_size=args.batch_size,
@@ -83,9 +78,26 @@ def run(args):
                            device=args.device, precisions=precisions, max_accuracy_drop=args.max_accuracy_drop,
                            data_dir=args.data_dir,
                            workers=args.workers, target_accuracy=args.target_accuracy)
+    if args.resume:
+        if not args.out:
+            raise ValueError("--resume needs the --out directory of the comparison to continue")
+        given = [_flag(f.name) for f in dataclasses.fields(config)
+                 if f.name != "workers" and getattr(config, f.name) != getattr(CompareConfig(), f.name)]
+        if given:
+            raise UserError(f"--resume continues with the settings saved in {args.out}/compare.json; "
+                            f"leave out {', '.join(given)} (or start a new comparison in another --out)")
+        config = dataclasses.replace(saved_settings(args.out), workers=args.workers)
+        results = run_compare(config, args.out, resume=True, quiet=args.quiet)
+        return _print(results, args.out)
     model = args.model.replace(":", "-").replace(".", "-")
     out = args.out or f"runs/compare-{args.dataset}-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     return _print(run_compare(config, out, quiet=args.quiet), out)
+
+
+def _flag(field):
+    """The command-line flag that sets a ``CompareConfig`` field."""
+    return {"model_kwargs": "--model-option", "schedule_kwargs": "--schedule-option",
+            "lr": "--lr"}.get(field, "--" + field.replace("_", "-"))
 
 
 def _print(results, out):
