@@ -121,6 +121,7 @@ def _claim(out, config, resume):
             diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
             raise UserError(f"'{out}' holds a comparison with other settings ({', '.join(diff)}); "
                             "use another --out")
+        io.remove_temporaries(out)  # of the killed process this resumes
         return
     io.write_json(settings, dataclasses.asdict(config))
 
