@@ -270,6 +270,7 @@ def summarise(config, records, tuning=None):
         "device": config.device, "epochs": config.epochs,
         "batch_size": "full" if config.batch_size is None else config.batch_size,
         "seeds": list(config.seeds), "schedule": config.schedule, "tune_lr": config.tune_lr,
+        "tune_epochs": config.tune_epochs if config.tune_lr else None,
         "precisions": list(config.precisions), "target_accuracy": target,
         "significance": significance,
         "summary": summary, "runs": records, "tuning": tuning,
