@@ -53,7 +53,7 @@ from descentlab.io import write_json
 from descentlab.cli.table import format_table
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "optimizer_step.json"
-# Targets of issue 7: ours <= 1.0x torch's default path; <= 1.25x torch's fused kernel for these.
+# Targets: ours <= 1.0x torch's default path; <= 1.25x torch's fused kernel for these.
 FUSED_TARGET = {"adam": 1.25, "adamw": 1.25, "amsgrad": 1.25, "sgd": 1.25, "adagrad": 1.25}
 SHAPES = {
     "5M": [(125_000,)] * 40,

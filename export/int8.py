@@ -7,8 +7,8 @@ Networks for Efficient Integer-Arithmetic-Only Inference"; NNCF's
 
 Calibration: ``subset_size`` samples drawn (seeded) from the training split, fed
 one by one. ``OverflowFix.ENABLE`` always: on CPUs without VNNI the 8-bit
-multiply-accumulate can saturate (shared/TERRAIN.md, "NNCF": worst INT8 drop
-over 24 digits MLPs 3.3 -> 0.8 points), and the IR may be deployed on such a CPU
+multiply-accumulate can saturate (measured: the worst INT8 drop over 24 digits
+MLPs went from 3.3 to 0.8 points with it), and the IR may be deployed on such a CPU
 whatever machine exported it. With ``max_accuracy_drop``,
 ``nncf.quantize_with_accuracy_control`` reverts the layers that cost most
 until the validation accuracy is within that absolute drop (a fraction:

@@ -1,7 +1,8 @@
 """Hop 1: PyTorch -> ONNX, checked by ONNX Runtime against PyTorch.
 
 The dynamo exporter (``torch.export`` + onnxscript) with a dynamic batch axis and
-one self-contained file, as measured in shared/TERRAIN.md ("ONNX export"). The
+one self-contained file (``external_data=False``: otherwise a ``.onnx.data`` file
+appears even for tiny models; ``dynamic_axes`` is deprecated). The
 file is only moved into place once ``onnx.checker`` (full check) passes and ONNX
 Runtime reproduces the PyTorch logits within ``tolerance.allowed`` at the example batch
 and at batch 1, which proves the batch axis really is dynamic.
@@ -20,7 +21,7 @@ from .tolerance import allowed
 INPUT_NAME = "x"
 OUTPUT_NAME = "logits"
 
-# torchvision is deliberately absent (shared/TERRAIN.md, "Data"); its ops are not needed here.
+# torchvision is deliberately absent (its only build here is a multi-GB CUDA one); its ops are not needed here.
 logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
 
 

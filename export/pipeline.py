@@ -37,12 +37,15 @@ def parse_precisions(precisions):
     return tuple(p for p in PRECISIONS if p in names)
 
 
-def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=None, max_accuracy_drop=None):
+def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=None, max_accuracy_drop=None,
+                      data=None):
     """Export the checkpoint into ``out_dir``; return the manifest dict (also ``out_dir/manifest.json``).
 
     ``data_dir`` overrides the checkpoint's data directory (calibration and
-    validation data). ``max_accuracy_drop`` (a fraction, 0.01 = 1 point) turns on
-    NNCF's accuracy-controlled quantization.
+    validation data); ``data``, a loaded ``train.datasets.Dataset``, is used
+    instead of loading the checkpoint's dataset (a comparison has it in memory;
+    a user's own data has no name to load it by). ``max_accuracy_drop`` (a
+    fraction, 0.01 = 1 point) turns on NNCF's accuracy-controlled quantization.
     """
     precisions = parse_precisions(precisions)
     check_max_accuracy_drop(max_accuracy_drop)
@@ -62,7 +65,8 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
                          f"'{ckpt['model']['name']}' ({reason.rstrip('.')}); export the checkpoint "
                          "`descentlab train` wrote for that model") from None
     spec = ckpt["dataset"]
-    data = datasets.load(spec["name"], data_dir=data_dir or spec["data_dir"], seed=spec["seed"])
+    if data is None:
+        data = datasets.load(spec["name"], data_dir=data_dir or spec["data_dir"], seed=spec["seed"])
     if tuple(data.input_shape) != tuple(ckpt["model"]["input_shape"]):
         raise ValueError(f"dataset '{spec['name']}' has input shape {tuple(data.input_shape)}, the checkpoint's "
                          f"model expects {tuple(ckpt['model']['input_shape'])}")

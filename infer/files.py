@@ -3,7 +3,7 @@
 The export stage writes ``model.onnx``, ``model_{fp32,fp16,int8}.xml/.bin``,
 ``manifest.json`` and possibly ``checkpoint.pt`` into one directory; a
 compare directory holds ``results.json`` and one such directory per run,
-``<optimizer>-seed<k>/`` (contract, section 4).
+``<optimizer>-seed<k>/`` (the layout the README's "main job" section documents).
 """
 
 import json

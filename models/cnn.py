@@ -2,7 +2,7 @@
 
 ``variant="default"``: a small net - conv 32 3x3 (padding 1), ReLU, max-pool 2;
 conv 64 3x3, ReLU, max-pool 2; fc 128, ReLU; fc classes. PyTorch's default
-initialisation. This is the CNN timed in ``TERRAIN.md``.
+initialisation. This is the CNN of ``benchmarks/train_loop.py`` and ``benchmarks/inference.py``.
 
 ``variant="fmnist_2c2d"``: the DeepOBS ``fmnist_2c2d`` test problem (Schneider,
 Balles, Hennig, "DeepOBS: A Deep Learning Optimizer Benchmark Suite", ICLR

@@ -11,9 +11,9 @@ small step::
     w_{t+1} = w_t - eta * m^_t / (sqrt(s^_t) + eps)
 
 eps appears twice, as in the authors' code, which the authors say to follow
-where it and the paper differ (their issue #32): it is added to s_t and stays
-in the state (so it accumulates through beta2), then once more outside the
-square root. We follow ``pypi_packages/adabelief_pytorch0.2.1/adabelief_pytorch/AdaBelief.py``
+where it and the paper differ (their answer on the project's issue tracker):
+it is added to s_t and stays in the state (so it accumulates through beta2),
+then once more outside the square root. We follow ``pypi_packages/adabelief_pytorch0.2.1/adabelief_pytorch/AdaBelief.py``
 of github.com/juntang-zhuang/Adabelief-Optimizer with ``rectify=False`` and,
 by default, ``weight_decouple=False`` (L2 decay added to the gradient, as in
 the paper; the package defaults to decoupled decay, available here as
@@ -28,6 +28,7 @@ twice. State keys: ``step``, ``exp_avg``, ``exp_avg_var`` (the authors' names).
 
 import torch
 
+from .adaptive import bias_corrections, denominator, folded_eps, folded_step_size
 from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 
@@ -49,8 +50,8 @@ class AdaBelief(LectureOptimizer):
         m.lerp_(grad, 1 - beta1)
         residual = grad - m
         s.mul_(beta2).addcmul_(residual, residual, value=1 - beta2).add_(eps)
-        denom = s.sqrt().div_((1 - beta2 ** t) ** 0.5).add_(eps)
-        param.addcdiv_(m, denom, value=-group["lr"] / (1 - beta1 ** t))
+        c1, c2 = bias_corrections(t, group["betas"])    # m^ = m / c1, sqrt(s^) = sqrt(s) / c2
+        param.addcdiv_(m, denominator(s, eps, correction=c2), value=-group["lr"] / c1)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
@@ -63,8 +64,6 @@ class AdaBelief(LectureOptimizer):
         torch._foreach_addcmul_(ss, residuals, residuals, 1 - beta2)
         torch._foreach_add_(ss, eps)
         del residuals  # freed before denom is allocated: one temporary per tensor at a time
-        c1 = [1 - beta1 ** t for t in ts]
-        c2 = [(1 - beta2 ** t) ** 0.5 for t in ts]   # sqrt(s^) + eps = (sqrt(s) + eps*c2) / c2
         denom = torch._foreach_sqrt(ss)
-        torch._foreach_add_(denom, [eps * c for c in c2])
-        torch._foreach_addcdiv_(params, ms, denom, [-group["lr"] * b / a for a, b in zip(c1, c2)])
+        torch._foreach_add_(denom, [folded_eps(eps, bias_corrections(t, group["betas"])[1]) for t in ts])
+        torch._foreach_addcdiv_(params, ms, denom, [-folded_step_size(group["lr"], t, group["betas"]) for t in ts])

@@ -19,8 +19,8 @@ numbers and state keys ``step``, ``sum``).
 
 import torch
 
-from .base import (LectureOptimizer, compiled, count_step, count_steps,
-                   foreach_denominator, new_step_counter)
+from .adaptive import denominator, foreach_denominator
+from .base import LectureOptimizer, compiled, count_step, count_steps, decayed_grad, new_step_counter
 
 
 class Adagrad(LectureOptimizer):
@@ -43,8 +43,7 @@ class Adagrad(LectureOptimizer):
         lr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
         G = state["sum"]
         G.addcmul_(grad, grad, value=1)
-        denom = G.add(group["eps"]).sqrt_() if group["eps_in_sqrt"] else G.sqrt().add_(group["eps"])
-        param.addcdiv_(grad, denom, value=-lr)
+        param.addcdiv_(grad, denominator(G, group["eps"], group["eps_in_sqrt"]), value=-lr)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
@@ -70,9 +69,8 @@ def _adagrad_kernel(params, grads, sums, lrs, *, eps, eps_in_sqrt, weight_decay,
     """``update`` for every tensor, written for torch.compile (lrs is a tensor,
     so that a new lr or step does not recompile)."""
     for i, (param, grad, G) in enumerate(zip(params, grads, sums)):
-        grad = -grad if maximize else grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * param
+        grad = decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay,
+                            decoupled=False, shrink=None)
         G.addcmul_(grad, grad, value=1)
         denom = (G + eps).sqrt() if eps_in_sqrt else G.sqrt() + eps
         param.sub_(grad / denom * lrs[i])

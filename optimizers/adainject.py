@@ -24,7 +24,8 @@ names). No torch.optim counterpart.
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, foreach_moments, new_step_counter, zeros
+from .adaptive import denominator, folded_step_size, foreach_moments
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 K = 2  # the injection's divisor, fixed in the authors' code
 
@@ -48,14 +49,13 @@ class AdaInject(LectureOptimizer):
             injected = (grad + (state["previous_data"] - param) * grad * grad) / K
         m.lerp_(injected, 1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = v.sqrt().add_(group["eps"])
+        denom = denominator(v, group["eps"])
         state["previous_data"].copy_(param)
-        step_size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        step_size = folded_step_size(group["lr"], t, group["betas"])
         param.addcdiv_(m, denom, value=-step_size)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
-        beta1, beta2 = group["betas"]
         previous = [state["previous_data"] for state in states]
         # previous_data is overwritten with w_t below, so it holds the injected
         # gradient (g + (w_{t-1} - w_t) * g^2) / K in between (t > 1).
@@ -75,5 +75,5 @@ class AdaInject(LectureOptimizer):
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, group["eps"])
         torch._foreach_copy_(previous, params)
-        step_sizes = [-group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t) for t in ts]
+        step_sizes = [-folded_step_size(group["lr"], t, group["betas"]) for t in ts]
         torch._foreach_addcdiv_(params, ms, denom, step_sizes)

@@ -30,8 +30,9 @@ over each tensor (base.py, ``compiled``).
 
 import torch
 
-from .base import (LectureOptimizer, compiled, count_step, count_steps, foreach_denominator,
-                   foreach_moments, new_step_counter, zeros)
+from .adaptive import (bias_corrections, denominator, folded_eps, folded_step_size,
+                       foreach_denominator, foreach_moments)
+from .base import LectureOptimizer, compiled, count_step, count_steps, decayed_grad, new_step_counter, zeros
 
 
 class Adam(LectureOptimizer):
@@ -59,20 +60,13 @@ class Adam(LectureOptimizer):
         if group["amsgrad"]:
             torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        if group["bias_correction"]:
-            step_size = group["lr"] / (1 - beta1 ** t)
-            v_hat_scale = (1 - beta2 ** t) ** 0.5       # sqrt(v^) = sqrt(v) / v_hat_scale
-        else:
-            step_size, v_hat_scale = group["lr"], 1.0
-        if group["eps_in_sqrt"]:
-            denom = v.div(v_hat_scale ** 2).add_(group["eps"]).sqrt_()
-        else:
-            denom = v.sqrt().div_(v_hat_scale).add_(group["eps"])
-        param.addcdiv_(m, denom, value=-step_size)
+        # m^ = m / c1, sqrt(v^) = sqrt(v) / c2
+        c1, c2 = bias_corrections(t, group["betas"]) if group["bias_correction"] else (1.0, 1.0)
+        denom = denominator(v, group["eps"], group["eps_in_sqrt"], correction=c2)
+        param.addcdiv_(m, denom, value=-group["lr"] / c1)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
-        beta1, beta2 = group["betas"]
         ms, vs = foreach_moments(states, grads, grads, group["betas"])
         if group["amsgrad"]:
             v_maxes = [state["max_exp_avg_sq"] for state in states]
@@ -86,7 +80,7 @@ class Adam(LectureOptimizer):
         ts = count_steps(states)
         step_sizes, eps_terms = _folded_scalars(ts, group)
         shrink = 1 - group["lr"] * group["weight_decay"]
-        coefs = torch.tensor([(a, e, shrink) for a, e in zip(step_sizes, eps_terms)], dtype=torch.float64)
+        coefs = torch.tensor([(s, e, shrink) for s, e in zip(step_sizes, eps_terms)], dtype=torch.float64)
         beta1, beta2 = group["betas"]
         v_maxes = [state["max_exp_avg_sq"] for state in states] if group["amsgrad"] else None
         compiled(_adam_kernel)(
@@ -99,13 +93,12 @@ class Adam(LectureOptimizer):
 def _folded_scalars(ts, group):
     """Per tensor, the step size and eps term of the folded step
     w -= step_size * m / (sqrt(v) + eps_term)  (or sqrt(v + eps_term)),
-    which equals the lecture's step with the bias corrections c1, c2."""
-    beta1, beta2 = group["betas"]
-    step_sizes, eps_terms = [], []
-    for t in ts:
-        c1, c2 = (1 - beta1 ** t, (1 - beta2 ** t) ** 0.5) if group["bias_correction"] else (1.0, 1.0)
-        step_sizes.append(-group["lr"] * c2 / c1)
-        eps_terms.append(group["eps"] * c2 * c2 if group["eps_in_sqrt"] else group["eps"] * c2)
+    which equals the lecture's step (adaptive.py, ``folded_step_size``)."""
+    if not group["bias_correction"]:
+        return [-group["lr"]] * len(ts), [group["eps"]] * len(ts)
+    step_sizes = [-folded_step_size(group["lr"], t, group["betas"]) for t in ts]
+    eps_terms = [folded_eps(group["eps"], bias_corrections(t, group["betas"])[1], group["eps_in_sqrt"])
+                 for t in ts]
     return step_sizes, eps_terms
 
 
@@ -116,11 +109,8 @@ def _adam_kernel(params, grads, ms, vs, v_maxes, coefs, *, beta1, beta2, weight_
     a new lr or step does not recompile)."""
     for i, (param, grad, m, v) in enumerate(zip(params, grads, ms, vs)):
         step_size, eps_term, shrink = coefs[i, 0], coefs[i, 1], coefs[i, 2]
-        grad = -grad if maximize else grad
-        if weight_decay != 0 and decoupled:
-            param.mul_(shrink)
-        elif weight_decay != 0:
-            grad = grad + weight_decay * param
+        grad = decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay,
+                            decoupled=decoupled, shrink=shrink)
         m.lerp_(grad, 1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         if v_maxes is not None:

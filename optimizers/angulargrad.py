@@ -30,6 +30,7 @@ import math
 
 import torch
 
+from .adaptive import denominator, folded_step_size
 from .base import LectureOptimizer, check, count_step, new_step_counter, zeros
 
 METHODS = ("cos", "tan")
@@ -52,7 +53,7 @@ class AngularGrad(LectureOptimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(grad, 1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = v.sqrt().add_(group["eps"])
+        denom = denominator(v, group["eps"])
 
         previous = state["previous_grad"]
         tan_theta = ((previous - grad) / (1 + previous * grad)).abs_()
@@ -65,5 +66,5 @@ class AngularGrad(LectureOptimizer):
         coefficient = torch.tanh(final.abs()).mul_(0.5).add_(0.5)
         previous.copy_(grad)
 
-        step_size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        step_size = folded_step_size(group["lr"], t, group["betas"])
         param.addcdiv_(m * coefficient, denom, value=-step_size)

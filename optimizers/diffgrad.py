@@ -26,7 +26,8 @@ as theirs does. State keys: ``step``, ``exp_avg``, ``exp_avg_sq``,
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, foreach_moments, new_step_counter, zeros
+from .adaptive import denominator, folded_step_size, foreach_moments
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 
 class DiffGrad(LectureOptimizer):
@@ -45,15 +46,14 @@ class DiffGrad(LectureOptimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(grad, 1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = v.sqrt().add_(group["eps"])
+        denom = denominator(v, group["eps"])
         friction = torch.sigmoid((state["previous_grad"] - grad).abs_())
         state["previous_grad"].copy_(grad)
-        step_size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        step_size = folded_step_size(group["lr"], t, group["betas"])
         param.addcdiv_(m * friction, denom, value=-step_size)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
-        beta1, beta2 = group["betas"]
         ms, vs = foreach_moments(states, grads, grads, group["betas"])
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, group["eps"])
@@ -64,6 +64,6 @@ class DiffGrad(LectureOptimizer):
         torch._foreach_abs_(previous)
         torch._foreach_sigmoid_(previous)
         torch._foreach_mul_(previous, ms)
-        step_sizes = [-group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t) for t in ts]
+        step_sizes = [-folded_step_size(group["lr"], t, group["betas"]) for t in ts]
         torch._foreach_addcdiv_(params, previous, denom, step_sizes)
         torch._foreach_copy_(previous, grads)

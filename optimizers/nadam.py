@@ -25,8 +25,9 @@ folded into the two step sizes.
 
 import torch
 
+from .adaptive import foreach_moments
 from .base import (LectureOptimizer, check, count_step, count_steps,
-                   foreach_moments, new_step_counter, scalar_step_dtype, zeros)
+                   new_step_counter, scalar_step_dtype, zeros)
 
 
 class NAdam(LectureOptimizer):

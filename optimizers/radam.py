@@ -25,7 +25,8 @@ The same arguments, numbers and state keys (``step``, ``exp_avg``,
 
 import torch
 
-from .base import LectureOptimizer, count_step, count_steps, foreach_moments, new_step_counter, zeros
+from .adaptive import foreach_moments
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 
 class RAdam(LectureOptimizer):

@@ -18,8 +18,8 @@ and state keys ``step``, ``square_avg``, ``momentum_buffer``, ``grad_avg``).
 
 import torch
 
-from .base import (LectureOptimizer, count_step, count_steps, foreach_denominator,
-                   new_step_counter, zeros)
+from .adaptive import denominator, foreach_denominator
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 
 class RMSprop(LectureOptimizer):
@@ -48,7 +48,7 @@ class RMSprop(LectureOptimizer):
             variance = v.addcmul(m, m, value=-1)
         else:
             variance = v
-        denom = variance.add(eps).sqrt_() if group["eps_in_sqrt"] else variance.sqrt().add_(eps)
+        denom = denominator(variance, eps, group["eps_in_sqrt"])
         if group["momentum"] > 0:
             b = state["momentum_buffer"]
             b.mul_(group["momentum"]).addcdiv_(grad, denom)

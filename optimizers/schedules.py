@@ -1,4 +1,4 @@
-"""Learning-rate schedules (contract section 3) and Sutskever et al.'s momentum
+"""Learning-rate schedules (torch LRScheduler subclasses) and Sutskever et al.'s momentum
 schedule, with a registry like the optimizers' one.
 
 With lr_0 the learning rate each param group had when the schedule was made

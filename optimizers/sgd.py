@@ -24,7 +24,7 @@ For the lecture's forms see ``Momentum`` and ``Nesterov``.
 
 import torch
 
-from .base import LectureOptimizer, check, compiled
+from .base import LectureOptimizer, check, compiled, decayed_grad
 
 
 class SGD(LectureOptimizer):
@@ -84,9 +84,8 @@ def _sgd_kernel(params, grads, bufs, lr, *, momentum, dampening, nesterov, weigh
     """``update`` for every tensor, written for torch.compile (lr is a tensor,
     so that a new lr does not recompile)."""
     for i, (param, grad) in enumerate(zip(params, grads)):
-        grad = -grad if maximize else grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * param
+        grad = decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay,
+                            decoupled=False, shrink=None)
         if momentum != 0:
             buf = bufs[i].mul_(momentum).add_(grad, alpha=1 - dampening)
             grad = grad + momentum * buf if nesterov else buf

@@ -1,4 +1,4 @@
-"""`descentlab compare`: outputs of the contract, resume after a kill, divergence,
+"""`descentlab compare`: the documented outputs, resume after a kill, divergence,
 bad input -> exit 2, and the OpenVINO stage end to end."""
 
 import dataclasses
@@ -30,7 +30,7 @@ def numbers(results):
     return out
 
 
-def test_outputs_follow_the_contract(tmp_path):
+def test_outputs_are_the_documented_ones(tmp_path):
     results = run_compare(dataclasses.replace(SMALL, seeds=(0, 1)), tmp_path / "c", quiet=True)
     saved = json.loads((tmp_path / "c" / "results.json").read_text())
     assert saved["dataset"] == "digits" and saved["model"] == "logreg" and saved["epochs"] == 2

@@ -26,7 +26,7 @@ with the mean and standard deviation of the *training* split only (the val and
 test splits reuse them; the numbers are in ``Dataset.normalisation``). The toy
 sets are left as the lecture gives them.
 
-Files (contract section 4, "Data"). An explicit ``data_dir`` is the only place
+Files. An explicit ``data_dir`` is the only place
 looked in: missing files there are an error naming them. Without it
 ``$DESCENTLAB_DATA`` is searched, then the system copy (Fashion-MNIST only:
 ``/usr/share/datasets/fashion-mnist``, from Debian's ``dataset-fashion-mnist``;
@@ -116,6 +116,56 @@ def load(name, data_dir=None, seed=0):
         guess = f"did you mean '{close[0]}'? " if close else ""
         raise ValueError(f"unknown dataset '{name}'; {guess}(available: {', '.join(available())})")
     return entry.load(data_dir, seed)
+
+
+def from_splits(train, test, val=None, name="custom", classes=(), seed=0):
+    """A ``Dataset`` from the user's own data, so that every stage (training,
+    export, OpenVINO evaluation) takes it like one of ours.
+
+    Each split is a pair of tensors ``(x, y)`` or a ``torch.utils.data.Dataset``
+    of ``(x, y)`` items, used as it is (no normalisation). Integer labels make a
+    classification task with ``max(label) + 1`` classes; float targets
+    ``[N, 1]`` a regression. Without ``val``, a stratified 20% of ``train``
+    (drawn with ``seed``) is held out for validation.
+    """
+    train, test = _as_split(train, "train"), _as_split(test, "test")
+    if val is None:
+        labels = train.y.numpy() if not train.y.is_floating_point() else np.zeros(len(train))
+        keep, held = stratified_split(labels, holdout_size(len(train)), seed)
+        train, val = Split(train.x[keep], train.y[keep]), Split(train.x[held], train.y[held])
+    else:
+        val = _as_split(val, "val")
+    splits = (train, val, test)
+    shapes = {tuple(s.x.shape[1:]) for s in splits}
+    if len(shapes) != 1:
+        raise ValueError(f"dataset '{name}': the splits' inputs have different shapes {sorted(shapes)}")
+    if len({s.y.is_floating_point() for s in splits}) != 1:
+        raise ValueError(f"dataset '{name}': mix of integer labels and float targets across splits")
+    if train.y.is_floating_point():
+        return Dataset(name, "regression", *splits, shapes.pop(), 1, "given", "none: as given")
+    num_classes = int(max(s.y.max() for s in splits)) + 1
+    if any(s.y.min() < 0 for s in splits):
+        raise ValueError(f"dataset '{name}': class labels must be 0..C-1, found a negative one")
+    return Dataset(name, "classification", *splits, shapes.pop(), num_classes, "given", "none: as given",
+                   tuple(classes) or tuple(str(c) for c in range(num_classes)))
+
+
+def _as_split(data, part):
+    if isinstance(data, Split):
+        return data
+    if isinstance(data, torch.utils.data.Dataset):
+        items = [data[i] for i in range(len(data))]
+        if not items:
+            raise ValueError(f"the {part} split is empty")
+        data = (torch.stack([torch.as_tensor(x) for x, _ in items]),
+                torch.stack([torch.as_tensor(y) for _, y in items]))
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise ValueError(f"the {part} split must be (x, y) tensors or a torch Dataset of (x, y) items")
+    x, y = (torch.as_tensor(a) for a in data)
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"the {part} split has {len(x)} inputs and {len(y)} labels; it needs as many of each, > 0")
+    y = y.to(torch.float32).reshape(-1, 1) if y.is_floating_point() else y.to(torch.int64).reshape(-1)
+    return Split(x.to(torch.float32), y)
 
 
 def describe(data_dir=None):

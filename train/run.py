@@ -135,8 +135,36 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None):
     return record
 
 
+def train_into(config, out_dir, resume=False, quiet=False):
+    """``descentlab train``: train one run into ``out_dir`` (``checkpoint.pt``
+    after every epoch, ``run.json`` at the end) with a progress line, and
+    return its record. An existing checkpoint is continued with ``resume``,
+    never overwritten without it."""
+    from descentlab import io
+    from descentlab.train import datasets
+    from descentlab.train.progress import Progress
+
+    validate(config)
+    out = Path(out_dir)
+    io.check_writable_dir(out)
+    if (out / CHECKPOINT).exists() and not resume:
+        raise ValueError(f"'{out}' already holds a checkpoint: pass --resume or choose another --out")
+    dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seed)
+    progress = Progress(config.epochs, quiet)
+
+    def on_epoch(epoch, history):
+        acc = history.val_accuracy[-1]
+        progress.advance(f"epoch {epoch}: train loss {history.train_loss[-1]:.4f}"
+                         + (f", val acc {acc:.4f}" if acc is not None else ""))
+
+    record = train_run(config, dataset, out_dir=out, resume=resume, on_epoch=on_epoch)
+    progress.close()
+    io.write_json(out / "run.json", record)
+    return record
+
+
 def result_record(config, history, diverged_epoch, test_loss, test_accuracy):
-    """The run as results.json stores it (contract section 4); ``torch.test_correct``
+    """The run as results.json stores it (one entry of its ``runs``); ``torch.test_correct``
     (added by ``train_run``) is the per-example correctness, packed by ``io.pack_bools``."""
     hparams = {**optimizers.defaults(config.optimizer), **config.hparams}
     return {

@@ -3,7 +3,7 @@
 Start-up imports only argparse and the command modules, which import torch,
 OpenVINO and matplotlib inside ``run``: ``descentlab --help`` answers at once.
 
-Exit codes (contract section 4): 0 success, 2 bad usage or bad input (one line
+Exit codes: 0 success, 2 bad usage or bad input (one line
 on stderr, no traceback), 1 internal failure.
 """
 

@@ -6,7 +6,7 @@ the same order (one ``torch.Generator`` seeded with ``seed``). Several seeds
 give mean +- std. Each run is then exported to OpenVINO (ONNX, IR FP32/FP16,
 NNCF INT8) and scored on the chosen device.
 
-The output directory (contract section 4)::
+The output directory::
 
     compare.json            the settings (checked again on --resume)
     tuning.json             the learning-rate search, with --tune-lr
@@ -73,11 +73,17 @@ def check(config):
         infer.check_device(config.device)
 
 
-def run_compare(config, out_dir, resume=False, quiet=False):
-    """Run (or finish) a comparison into ``out_dir``; returns the results dict."""
+def run_compare(config, out_dir, resume=False, quiet=False, data=None):
+    """Run (or finish) a comparison into ``out_dir``; returns the results dict.
+
+    ``data``: a ``train.datasets.Dataset`` of the user's own data, used instead
+    of loading ``config.dataset`` by name (its name must be ``config.dataset``).
+    """
     check(config)
+    if data is not None and data.name != config.dataset:
+        raise ValueError(f"the data given is named '{data.name}', the settings say dataset '{config.dataset}'")
     out = Path(out_dir)
-    dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
+    dataset = data or datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
     _claim(out, config, resume)
 
     lrs, tuned = dict(config.lr), None
@@ -86,7 +92,7 @@ def run_compare(config, out_dir, resume=False, quiet=False):
         lrs.update({n: t["best_lr"] for n, t in tuned.items()})
 
     tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
-              config.device, tuple(config.precisions))
+              config.device, tuple(config.precisions), data)
              for seed in config.seeds for name in config.names]
     records = _run_all(tasks, config.workers, quiet)
     results = summarise(config, records, tuned)
@@ -169,12 +175,12 @@ def _dataset(name, data_dir, seed):
 
 def run_task(task, progress=None):
     """Train, export and score one run; reuse ``run.json`` when it is already complete."""
-    config, run_dir, device, precisions = task
+    config, run_dir, device, precisions, data = task
     run_dir = Path(run_dir)
     done = run_dir / RUN_RESULT
     if done.is_file():
         return json.loads(done.read_text())
-    dataset = _dataset(config.dataset, config.data_dir, config.seed)
+    dataset = data or _dataset(config.dataset, config.data_dir, config.seed)
     _warm_up(config, dataset)
 
     def on_epoch(epoch, history):
@@ -223,7 +229,7 @@ def deploy(run_dir, dataset, record, device, precisions):
 
     try:
         manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=precisions,
-                                            data_dir=record["config"]["data_dir"])
+                                            data=dataset)
     except ValueError as exc:  # a hop failed its check: report it, keep the comparison going
         return {"skipped": f"{record['optimizer']} seed {record['seed']}: export failed: {exc}"}
     scores = {}

@@ -17,7 +17,9 @@ def add_arguments(parser):
 
     d = CompareConfig()
     parser.add_argument("--dataset", default=d.dataset, help=f"default {d.dataset}")
-    parser.add_argument("--model", default=d.model, help=f"default {d.model}")
+    parser.add_argument("--model", default=d.model,
+                        help=f"a zoo model (default {d.model}) or your own, package.module:factory: "
+                             "factory(input_shape, num_classes, seed) -> torch.nn.Module")
     parser.add_argument("--model-option", type=arguments.assignment, action="append", default=[],
                         metavar="NAME=VALUE", help="a model option, e.g. variant=fmnist_2c2d (repeatable)")
     parser.add_argument("--optimizers", type=arguments.name_list, default=(), metavar="A,B,C",
@@ -80,7 +82,8 @@ def run(args):
         config = dataclasses.replace(saved_settings(args.out), workers=args.workers)
         results = run_compare(config, args.out, resume=True, quiet=args.quiet)
         return _print(results, args.out)
-    out = args.out or f"runs/compare-{args.dataset}-{args.model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    model = args.model.replace(":", "-").replace(".", "-")
+    out = args.out or f"runs/compare-{args.dataset}-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     return _print(run_compare(config, out, quiet=args.quiet), out)
 
 

@@ -13,7 +13,7 @@ HELP = "train one model with one optimizer, save a checkpoint"
 
 def add_arguments(parser):
     parser.add_argument("--dataset", required=True, help="see `descentlab datasets`")
-    parser.add_argument("--model", required=True, help="neuron, logreg, mlp, cnn, lenet")
+    parser.add_argument("--model", required=True, help="neuron, logreg, mlp, cnn, lenet, or your own: package.module:factory")
     parser.add_argument("--optimizer", required=True, help="see `descentlab optimizers`")
     parser.add_argument("--lr", type=arguments.positive_float, help="learning rate")
     parser.add_argument("--hp", type=arguments.assignment, action="append", default=[],
@@ -37,11 +37,8 @@ def add_arguments(parser):
 def run(args):
     from pathlib import Path
 
-    from descentlab import io
-    from descentlab.train import datasets
     from descentlab.train.hparams import training_hparams
-    from descentlab.train.progress import Progress
-    from descentlab.train.run import CHECKPOINT, RunConfig, train_run, validate
+    from descentlab.train.run import CHECKPOINT, RunConfig, train_into
 
     hparams = training_hparams(args.optimizer, dict(args.hp))
     if args.lr is not None:
@@ -51,27 +48,12 @@ def run(args):
                        model_kwargs=dict(args.model_option), schedule=args.schedule,
                        schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
                        clip_value=args.clip_value, data_dir=args.data_dir)
-    validate(config)
-    out = Path(args.out)
-    io.check_writable_dir(out)
-    if (out / CHECKPOINT).exists() and not args.resume:
-        raise ValueError(f"'{out}' already holds a checkpoint: pass --resume or choose another --out")
-    dataset = datasets.load(args.dataset, data_dir=args.data_dir, seed=args.seed)
-    progress = Progress(args.epochs, args.quiet)
-
-    def on_epoch(epoch, history):
-        acc = history.val_accuracy[-1]
-        progress.advance(f"epoch {epoch}: train loss {history.train_loss[-1]:.4f}"
-                         + (f", val acc {acc:.4f}" if acc is not None else ""))
-
-    record = train_run(config, dataset, out_dir=out, resume=args.resume, on_epoch=on_epoch)
-    progress.close()
-    io.write_json(out / "run.json", record)
+    record = train_into(config, args.out, resume=args.resume, quiet=args.quiet)
     test = record["torch"]
     summary = f"{args.optimizer} on {args.dataset}/{args.model}: test loss {test['test_loss']:.4f}"
     if test["test_accuracy"] is not None:
         summary += f", test accuracy {test['test_accuracy']:.4f}"
     if record["diverged"]:
         summary += f" (diverged at epoch {record['diverged_epoch']})"
-    print(f"{summary}; {record['train_seconds']:.1f} s of training; checkpoint: {out / CHECKPOINT}")
+    print(f"{summary}; {record['train_seconds']:.1f} s of training; checkpoint: {Path(args.out) / CHECKPOINT}")
     return 0

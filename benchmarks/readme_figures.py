@@ -1,0 +1,146 @@
+"""The README's measured figures, rendered from the committed JSON under ``benchmarks/results/``.
+
+    python3 benchmarks/readme_figures.py            # check: exit 1 naming every block that differs
+    python3 benchmarks/readme_figures.py --write    # rewrite those blocks from the JSON
+
+Every number the README quotes from a benchmark sits between
+``<!-- figures NAME -->`` and ``<!-- /figures NAME -->``; the block's text is
+exactly what ``BLOCKS[NAME]`` renders from its JSON file. A README figure that
+no committed JSON backs, or a JSON rerun the README was not updated for, makes
+the check (and ``tests/test_readme_figures.py``) fail.
+"""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _load(name):
+    return json.loads((RESULTS / name).read_text())
+
+
+def _pct(value, digits=2):
+    return "—" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def _num(value, spec):
+    return "—" if value is None else format(value, spec)
+
+
+def compare_fmnist():
+    data = _load("compare_fmnist_cnn.json")
+    target = data["settings"]["target_accuracy"]
+    lines = [f"| rank | optimizer | lr | PyTorch test acc. | test loss | epochs to {_pct(target, 1)} val. "
+             "| OpenVINO FP32 | FP16 | INT8 | INT8 − FP32 (points) | s / epoch |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for rank, row in enumerate(data["rows"], 1):
+        ov = row["openvino"]
+        delta = (None if ov.get("int8") is None or ov.get("fp32") is None else 100 * (ov["int8"] - ov["fp32"]))
+        epochs = row["epochs_to_target"]
+        lines.append(f"| {rank} | {row['optimizer']} | {row['lr']:g} | {row['test_accuracy']:.4f} "
+                     f"| {row['test_loss']:.3f} | {'—' if epochs is None else f'{epochs:g}'} "
+                     f"| {_num(ov.get('fp32'), '.4f')} | {_num(ov.get('fp16'), '.4f')} "
+                     f"| {_num(ov.get('int8'), '.4f')} | {_num(delta, '+.2f')} | {row['seconds_per_epoch']:.1f} |")
+    hops = {}
+    for row in data["rows"]:
+        for stage, diff in row["max_abs_diff"].items():
+            hops.setdefault(stage, []).append(diff)
+    spread = ", ".join(f"{stage} {min(v):.2g}–{max(v):.2g}" for stage, v in hops.items())
+    same = sum(row["openvino"].get("fp32") == row["test_accuracy"] for row in data["rows"])
+    lines += ["", f"FP32 IR accuracy = PyTorch's for {same} of {len(data['rows'])} optimizers. "
+                  f"Largest |logit difference| from PyTorch per hop: {spread}."]
+    return "\n".join(lines)
+
+
+def inference():
+    data = _load("inference.json")
+    rows = {(r["backend"], r["precision"]): r for r in data["bench"]["rows"] if not r["skipped"]}
+    acc = data["accuracy"]
+    lines = ["| backend | precision | test accuracy | latency median (batch 1) | images/s (batch 64) |",
+             "|---|---|---|---|---|"]
+    names = {"openvino": "OpenVINO", "onnxruntime": "ONNX Runtime", "pytorch": "PyTorch eager"}
+    for (backend, precision), r in rows.items():
+        accuracy = acc.get(precision if backend == "openvino" else backend, {}).get("accuracy")
+        lines.append(f"| {names[backend]} | {precision} | {_pct(accuracy)} | {r['latency']['median_ms']:.3f} ms "
+                     f"| {r['throughput']['fps']:,.0f} |")
+    int8, ort, torch = rows[("openvino", "int8")], rows[("onnxruntime", "fp32")], rows[("pytorch", "fp32")]
+    app = list(data["benchmark_app"].values())
+    lines += ["", f"OpenVINO INT8 throughput: {int8['throughput']['fps'] / ort['throughput']['fps']:.1f}× ONNX "
+                  f"Runtime, {int8['throughput']['fps'] / torch['throughput']['fps']:.1f}× PyTorch. Our timing loop "
+                  f"against `benchmark_app` (same hint, batch and duration): throughput ratio {app[0]['ratio']:.3f}, "
+                  f"median latency ratio {app[1]['ratio']:.3f}."]
+    return "\n".join(lines)
+
+
+def optimizer_step():
+    data = _load("optimizer_step.json")
+    fused = {r["optimizer"]: r["ours_vs_torch_fused"] for r in data["results"]
+             if r["set"] == "5M" and r.get("ours_vs_torch_fused") is not None}
+    order = [n for n in ("adam", "adamw", "amsgrad", "adagrad", "sgd") if n in fused]
+    return (f"On 5M parameters in 40 tensors (`benchmarks/results/optimizer_step.json`), our fused step takes "
+            f"{min(fused.values()):.2f}–{max(fused.values()):.2f}× the time of torch's fused C++ kernel ("
+            + ", ".join(f"{n} {fused[n]:.2f}" for n in order) + ").")
+
+
+def batching():
+    data = _load("batching.json")
+    ours = next(m for m in data["methods"] if m["method"].startswith("epoch_batches"))
+    return (f"One Fashion-MNIST epoch of {data['batch_size']}-batches takes "
+            f"{1000 * ours['median_seconds_per_epoch']:.1f} ms (`python3 benchmarks/batching.py`).")
+
+
+def export_seconds():
+    row = next(r for r in _load("export.json")["rows"] if r["model"] == "cnn")
+    s = row["seconds"]
+    return (f"Fashion-MNIST `cnn`: {s['onnx']:.1f} s ONNX, {s['openvino']:.1f} s IR, {s['int8']:.1f} s INT8 "
+            "(`python3 benchmarks/export.py`, measured under load).")
+
+
+BLOCKS = {"compare-fmnist": compare_fmnist, "inference": inference, "optimizer-step": optimizer_step,
+          "batching": batching, "export-seconds": export_seconds}
+PATTERN = re.compile(r"(<!-- figures (?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- /figures (?P=name) -->)", re.S)
+
+
+def render(readme):
+    """``(new README text, names of the blocks that changed)``; ``ValueError`` for an unknown or missing block."""
+    found = [m.group("name") for m in PATTERN.finditer(readme)]
+    unknown = sorted(set(found) - set(BLOCKS))
+    missing = sorted(set(BLOCKS) - set(found))
+    if unknown or missing:
+        raise ValueError(f"README blocks unknown: {unknown}, missing: {missing}")
+    changed = []
+
+    def replace(match):
+        body = BLOCKS[match.group("name")]()
+        if body != match.group("body"):
+            changed.append(match.group("name"))
+        return match.group(1) + body + match.group(4)
+
+    return PATTERN.sub(replace, readme), changed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="rewrite the blocks that differ")
+    args = parser.parse_args(argv)
+    path = ROOT / "README.md"
+    text, changed = render(path.read_text())
+    if args.write:
+        path.write_text(text)
+        print(f"rewrote {', '.join(changed) or 'nothing'}")
+        return 0
+    if changed:
+        print(f"README figures differ from their JSON: {', '.join(changed)} "
+              "(python3 benchmarks/readme_figures.py --write)")
+        return 1
+    print("README figures match their JSON")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

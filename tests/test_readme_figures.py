@@ -1,0 +1,31 @@
+"""Every benchmark figure the README quotes equals its committed JSON
+(``benchmarks/readme_figures.py`` renders the blocks; here they are compared)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("readme_figures", ROOT / "benchmarks" / "readme_figures.py")
+figures = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(figures)
+
+
+def test_the_readme_quotes_the_committed_json():
+    _, changed = figures.render((ROOT / "README.md").read_text())
+    assert changed == [], f"run: python3 benchmarks/readme_figures.py --write ({changed})"
+
+
+def test_a_figure_edited_by_hand_is_caught():
+    readme = (ROOT / "README.md").read_text()
+    block = figures.BLOCKS["batching"]()
+    edited = readme.replace(block, block.replace(" ms", "0 ms"))
+    assert edited != readme
+    assert figures.render(edited)[1] == ["batching"]
+
+
+def test_a_missing_block_is_caught():
+    readme = (ROOT / "README.md").read_text().replace("<!-- figures inference -->", "")
+    with pytest.raises(ValueError, match="missing: \\['inference'\\]"):
+        figures.render(readme)
