@@ -54,6 +54,19 @@ def check_writable_file(path, what="--out"):
     check_writable_dir(path.parent, what)
 
 
+def remove_temporaries(root):
+    """Delete what killed writers left under ``root``: the ``.NAME.*.tmp`` files of
+    ``atomic_write`` and staging directories of the same pattern. Only call it when
+    nothing else writes there."""
+    import shutil
+
+    for path in sorted(Path(root).rglob(".*.tmp"), reverse=True):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def write_text(path, text):
     atomic_write(path, lambda f: f.write(text.encode()))
 

@@ -195,14 +195,17 @@ def export_table(results):
 
 
 def tuning_section(results):
+    """The chosen learning rates and the picture of the search (tuning.png)."""
     tuning = results.get("tuning")
     if not tuning:
         return None
-    lines = ["| optimizer | chosen lr | lr: validation score |", "|---|---:|---|"]
+    lines = ["![learning-rate search](tuning.png)", "",
+             "| optimizer | chosen lr | its validation score | trials | diverged trials |",
+             "|---|---:|---:|---:|---:|"]
     for name, t in tuning.items():
-        trials = ", ".join(f"{x['lr']:.3g}: {_num(x['score'], '.3f') if x['score'] is not None else 'diverged'}"
-                           for x in t["trials"])
-        lines.append(f"| {name} | {_num(t['best_lr'], '.3g')} | {trials} |")
+        chosen = next((x["score"] for x in t["trials"] if x["lr"] == t["best_lr"]), None)
+        diverged = sum(x["score"] is None for x in t["trials"])
+        lines.append(f"| {name} | {_num(t['best_lr'], '.3g')} | {_num(chosen, '.4f')} | {len(t['trials'])} | {diverged} |")
     return "\n".join(lines)
 
 
@@ -233,7 +236,7 @@ def render(results, figures):
                   "(each run's `manifest.json`):", exported]
     parts += [
         "## Plots",
-        "\n".join(f"![{name[:-4]}]({name})" for name in figures),
+        "\n".join(f"![{name[:-4]}]({name})" for name in figures if name != "tuning.png"),
     ]
     tuning = tuning_section(results)
     if tuning:

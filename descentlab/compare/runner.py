@@ -136,6 +136,7 @@ def _claim(out, config, resume):
             diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
             raise UserError(f"'{out}' holds a comparison with other settings ({', '.join(diff)}); "
                             "use another --out")
+        io.remove_temporaries(out)  # of the killed process this resumes
         return
     io.write_json(settings, dataclasses.asdict(config))
 
@@ -298,6 +299,7 @@ def summarise(config, records, tuning=None):
         "device": config.device, "epochs": config.epochs,
         "batch_size": "full" if config.batch_size is None else config.batch_size,
         "seeds": list(config.seeds), "schedule": config.schedule, "tune_lr": config.tune_lr,
+        "tune_epochs": config.tune_epochs if config.tune_lr else None,
         "precisions": list(config.precisions), "max_accuracy_drop": config.max_accuracy_drop,
         "target_accuracy": target, "significance": significance,
         "summary": summary, "runs": records, "tuning": tuning,
