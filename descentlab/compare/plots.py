@@ -124,7 +124,11 @@ def _openvino(plt, results, what):
                 [r["openvino"][p].get("within_noise_runs", 0) < r["openvino"][p].get("tested_runs", 0)
                  for r in rows])
                for p in precisions]
+    from matplotlib.patches import Patch
+
     colors = plt.get_cmap("tab10")
+    handles = [Patch(facecolor=colors(k % 10), edgecolor="black", linewidth=0.4, label=label)
+               for k, (label, _, _) in enumerate(series)]  # plain swatches: a hatched first bar is no key
     for k, (label, values, beyond) in enumerate(series):
         xs = [i + k * width for i in range(len(rows))]
         bars = ax.bar(xs, [v or 0 for v in values], width, label=label, color=colors(k % 10), edgecolor="black",
@@ -140,7 +144,7 @@ def _openvino(plt, results, what):
     ax.set(ylabel="test accuracy",
            title=f"Accuracy per precision on OpenVINO {results['device']}: {what}\n"
                  f"(hatched: differs from PyTorch beyond test-set noise, McNemar p < {ALPHA})")
-    ax.legend(fontsize=8)
+    ax.legend(handles=handles, fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return fig
 
