@@ -172,7 +172,8 @@ def accuracy_control(results):
                           f"{int8['quantizers'] + int8['quantizers_reverted']} quantizers reverted)")
         elif int8.get("accuracy_control_needed") is not None:
             fine.append(f"{r['optimizer']} seed {r['seed']}")
-    limit = f"{100 * results['max_accuracy_drop']:g} points"
+    points = 100 * results["max_accuracy_drop"]
+    limit = f"{points:g} point{'' if points == 1 else 's'}"
     if not needed:
         return f"INT8 accuracy control (at most {limit} of validation accuracy lost): no run needed it."
     return (f"INT8 accuracy control (at most {limit} of validation accuracy lost) was needed by "
