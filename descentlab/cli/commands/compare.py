@@ -1,6 +1,7 @@
 """The main job: train one model per optimizer from the same initial weights and the
 same data order, export each to OpenVINO IR (fp32, fp16, int8), score each on the
-chosen OpenVINO device, and write results.json, report.md and plots into --out.
+chosen OpenVINO device (the FP32 IR also as the device runs it by default: native),
+and write results.json, report.md and plots into --out.
 
 With no options: every optimizer on the embedded 8x8 digits with an MLP, a few
 minutes on 2 CPU cores. The serious run:
