@@ -181,7 +181,7 @@ def test_resume_needs_out(capsys, tmp_path):
 
 
 def test_cli_resume_continues_with_the_saved_settings(tmp_path, monkeypatch, capsys):
-    argv = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "2",
+    argv = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "2", "--seeds", "0",
             "--batch-size", "64", "--precisions", "none", "--quiet", "--out", str(tmp_path / "c")]
     real_save = run_module._save
 
