@@ -181,7 +181,7 @@ def test_resume_needs_out(capsys, tmp_path):
 
 
 def test_cli_resume_continues_with_the_saved_settings(tmp_path, monkeypatch, capsys):
-    argv = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "2",
+    argv = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "2", "--seeds", "0",
             "--batch-size", "64", "--precisions", "none", "--quiet", "--out", str(tmp_path / "c")]
     real_save = run_module._save
 
@@ -317,3 +317,31 @@ def test_int8_differences_within_test_set_noise_are_marked():
     assert rows["rprop"]["difference"] == pytest.approx(-30 / TEST_SIZE)
     section = report.openvino_section(results)
     assert "-0.56 (noise)" in section and "-8.36 (p = 2e-09)" in section
+
+
+def test_quiet_on_a_terminal_prints_the_summary_and_nothing_else(tmp_path):
+    """On a pseudo-terminal our progress line and NNCF's rich progress bars would show;
+    --quiet leaves the headline, the table and the paths."""
+    import os
+    import pty
+
+    argv = [sys.executable, "-m", "descentlab", "compare", "--model", "logreg", "--optimizers", "sgd",
+            "--epochs", "1", "--seeds", "0", "--precisions", "fp32,int8", "--quiet", "--out", "c"]
+    master, terminal = pty.openpty()
+    process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, cwd=tmp_path)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the terminal's other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert process.wait(timeout=600) == 0, b"".join(chunks).decode()
+    lines = [line for line in b"".join(chunks).decode().splitlines() if line.strip()]
+    assert (tmp_path / "c" / "sgd-seed0" / "model_int8.xml").is_file()   # NNCF did run
+    assert lines[0].startswith("sgd wins") and lines[-1].startswith("report: c/report.md")
+    assert all(line.startswith("|") for line in lines[1:-1]), lines

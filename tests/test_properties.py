@@ -74,14 +74,26 @@ def fresh_params(values):
     return [v.clone().requires_grad_() for v in values]
 
 
+def random_grads(data):
+    return [data.draw(tensors(s)) for s in SHAPES]
+
+
+def stepped(data, name, hp, steps):
+    """Random parameters, their optimizer, and ``steps`` random steps already taken."""
+    params = fresh_params(random_grads(data))
+    optimizer = create(name, params, hp)
+    for _ in range(steps):
+        step(optimizer, params, random_grads(data))
+    return params, optimizer
+
+
 @pytest.mark.parametrize("name", NAMES)
 @QUICK
 @given(data=st.data())
 def test_finite_gradients_never_give_nan_or_inf(name, data):
-    params = fresh_params([data.draw(tensors(s)) for s in SHAPES])
-    optimizer = create(name, params, data.draw(hyperparameters(name)))
+    params, optimizer = stepped(data, name, data.draw(hyperparameters(name)), 0)
     for _ in range(data.draw(st.integers(1, 5))):
-        step(optimizer, params, [data.draw(tensors(s)) for s in SHAPES])
+        step(optimizer, params, random_grads(data))
         assert all(torch.isfinite(p).all() for p in params), [p.detach() for p in params]
 
 
@@ -96,12 +108,9 @@ ZERO_GRADIENT_STILL = {   # rules whose update is a multiple of the current grad
 @QUICK
 @given(data=st.data())
 def test_zero_gradient_moves_nothing(name, data):
-    params = fresh_params([data.draw(tensors(s)) for s in SHAPES])
     hp = {**data.draw(hyperparameters(name)), **ZERO_GRADIENT_STILL[name]}
     hp.pop("nesterov", None)
-    optimizer = create(name, params, hp)
-    for _ in range(data.draw(st.integers(0, 3))):   # some history in the state first
-        step(optimizer, params, [data.draw(tensors(s)) for s in SHAPES])
+    params, optimizer = stepped(data, name, hp, data.draw(st.integers(0, 3)))   # some history first
     before = [p.detach().clone() for p in params]
     step(optimizer, params, [torch.zeros(s) for s in SHAPES])
     for p, b in zip(params, before):
@@ -118,7 +127,7 @@ PER_GROUP = [n for n in NAMES if not optimizers.info(n).needs_closure]
 @given(data=st.data())
 def test_param_groups_do_not_leak(name, data):
     """Group A's trajectory does not depend on group B's hyperparameters or gradients."""
-    start = [data.draw(tensors(s)) for s in SHAPES]
+    start = random_grads(data)
     hp_a, hp_b1, hp_b2 = (data.draw(hyperparameters(name)) for _ in range(3))
     trajectories, optimizers_ = [], []
     for hp_b in (hp_b1, hp_b2):
@@ -136,10 +145,7 @@ def test_param_groups_do_not_leak(name, data):
 @QUICK
 @given(data=st.data())
 def test_step_with_every_grad_none_changes_nothing(name, data):
-    params = fresh_params([data.draw(tensors(s)) for s in SHAPES])
-    optimizer = create(name, params, data.draw(hyperparameters(name)))
-    for _ in range(data.draw(st.integers(0, 2))):
-        step(optimizer, params, [data.draw(tensors(s)) for s in SHAPES])
+    params, optimizer = stepped(data, name, data.draw(hyperparameters(name)), data.draw(st.integers(0, 2)))
     for p in params:
         p.grad = None
     before = [p.detach().clone() for p in params]

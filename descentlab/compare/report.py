@@ -5,7 +5,7 @@ import math
 
 from descentlab import io
 from descentlab.compare import deployed, plots
-from descentlab.compare.stats import ALPHA
+from descentlab.compare.stats import ALPHA, format_p
 
 
 def default_target(summary):
@@ -35,29 +35,25 @@ def _ci(row):
     return "-" if not ci else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
 
 
-def _p(value):
-    return "-" if value is None else (f"{value:.2g}" if value >= 1e-3 else f"{value:.0e}")
-
-
 def headline(results):
     """One paragraph: the winner (only when significantly ahead) or the group tied with the best,
     the test that decided it, and the fastest to the target."""
     rows = [r for r in results["summary"] if r["test_accuracy_mean"] is not None]
     verdict = results["significance"]
-    if not rows:
+    classified = bool(rows)
+    if not classified:
         rows = [r for r in results["summary"] if r["test_loss_mean"] is not None]
         if not rows:
             return "No run finished with a finite loss."
-        best = rows[0]
+    best = rows[0]
+    if not classified:
         text = f"**{best['optimizer']}** reaches the lowest test loss, {best['test_loss_mean']:.4g}"
     elif verdict["winner"]:
-        best = rows[0]
         text = f"**{best['optimizer']}** wins with {_pm(best['test_accuracy_mean'], best['test_accuracy_std'])} test accuracy"
         if len(rows) > 1:
             gap = 100 * (best["test_accuracy_mean"] - rows[1]["test_accuracy_mean"])
             text += f", {gap:.2f} points ahead of {rows[1]['optimizer']}"
     else:
-        best = rows[0]
         text = (f"No single winner: {', '.join(f'**{n}**' for n in verdict['tied'])} are statistically tied "
                 f"for the best test accuracy ({best['optimizer']}: "
                 f"{_pm(best['test_accuracy_mean'], best['test_accuracy_std'])})")
@@ -86,7 +82,7 @@ def torch_table(results):
         tied = " (tied)" if r["tied_with_best"] and len(results["significance"]["tied"]) > 1 else ""
         lines.append(f"| {r['rank']} | {r['optimizer']}{tied} | {_num(r['lr'], '.3g')} | "
                      f"{_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | {_ci(r)} | "
-                     f"{_p(r['p_vs_best'])} | {_pm(r['test_loss_mean'], r['test_loss_std'])} | "
+                     f"{format_p(r['p_vs_best'])} | {_pm(r['test_loss_mean'], r['test_loss_std'])} | "
                      f"{_num(r['best_epoch'], '.1f')} | {_num(r['epochs_to_target'], '.1f')} | "
                      f"{_num(r['seconds_per_epoch'], '.3f')} | {diverged} |")
     return "\n".join(lines)
@@ -122,7 +118,7 @@ def openvino_section(results):
             diff = r["openvino"][p]["vs_fp32"]
             within = diff["within_noise"]
             line += (f" | {_num(None if diff['difference'] is None else 100 * diff['difference'], '+.2f')}"
-                     + (" (noise)" if within else f" (p = {_p(diff['p_value'])})" if within is False else ""))
+                     + (" (noise)" if within else f" (p = {format_p(diff['p_value'])})" if within is False else ""))
         lines.append(line + " |")
     text = "\n".join(lines)
     text += ("\n\nIn brackets: the difference from PyTorch in points, and whether it is within test-set "

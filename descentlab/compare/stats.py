@@ -142,18 +142,19 @@ def _reason(result, others):
         return f"{best} is the only optimizer with a result, nothing to compare it with"
     if result["winner"]:
         worst = max(p_values.values())
-        return f"{best} is ahead of every other optimizer ({result['test']}, every p ≤ {_p(worst)} < {alpha:g})"
+        return f"{best} is ahead of every other optimizer ({result['test']}, every p ≤ {format_p(worst)} < {alpha:g})"
     untested = [n for n in others if p_values[n] is None]
     close = [n for n in result["tied"][1:] if p_values[n] is not None]
     parts = []
     if close:
         parts.append(f"{best} is not significantly ahead of " + ", ".join(
-            f"{n} (p = {_p(p_values[n])})" for n in close) + f" ({result['test']}, p ≥ {alpha:g})")
+            f"{n} (p = {format_p(p_values[n])})" for n in close) + f" ({result['test']}, p ≥ {alpha:g})")
     if untested:
         parts.append(f"nothing to test {best} against {', '.join(untested)} with "
                      "(one seed and no per-example predictions)")
     return "; ".join(parts)
 
 
-def _p(p):
-    return f"{p:.2g}" if p >= 1e-3 else f"{p:.0e}"
+def format_p(p):
+    """A p-value as the report prints it: two significant digits, or 1e-05 style when tiny."""
+    return "-" if p is None else f"{p:.2g}" if p >= 1e-3 else f"{p:.0e}"

@@ -62,7 +62,9 @@ def run(args):
 def _noise(entry):
     if entry["within_noise"] is None:
         return "-"
-    return "within noise" if entry["within_noise"] else f"beyond noise (p={entry['mcnemar_p']:.2g})"
+    from descentlab.compare.stats import format_p
+
+    return "within noise" if entry["within_noise"] else f"beyond noise (p = {format_p(entry['mcnemar_p'])})"
 
 
 def _pct(value):
