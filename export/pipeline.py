@@ -10,6 +10,8 @@ export leaves ``out_dir`` as it was.
 import time
 from pathlib import Path
 
+from descentlab.io import check_writable_dir
+
 from . import manifest
 from .int8 import check_max_accuracy_drop, quantize_int8
 from .onnx_export import to_onnx
@@ -47,8 +49,7 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
     """
     precisions = parse_precisions(precisions)
     check_max_accuracy_drop(max_accuracy_drop)
-    if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise NotADirectoryError(f"--out '{out_dir}' is a file, not a directory")
+    check_writable_dir(out_dir)
     import numpy as np  # after the argument checks: a typo fails before seconds of imports
     import torch
 
@@ -59,8 +60,10 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
     try:
         model = checkpoints.rebuild_model(ckpt)
     except RuntimeError as exc:  # load_state_dict: the weights do not fit the model the checkpoint names
-        reason = " ".join(line.strip() for line in str(exc).splitlines()[:2])
-        raise ValueError(f"checkpoint '{checkpoint_path}': {reason}") from None
+        reason = " ".join(line.strip() for line in str(exc).splitlines()[1:2])
+        raise ValueError(f"checkpoint '{checkpoint_path}' holds weights that do not fit the model it names, "
+                         f"'{ckpt['model']['name']}' ({reason.rstrip('.')}); export the checkpoint "
+                         "`descentlab train` wrote for that model") from None
     spec = ckpt["dataset"]
     if data is None:
         data = datasets.load(spec["name"], data_dir=data_dir or spec["data_dir"], seed=spec["seed"])

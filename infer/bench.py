@@ -1,9 +1,12 @@
 """``bench``: OpenVINO latency and throughput beside PyTorch eager and ONNX Runtime.
 
-For an export directory every IR precision (fp32, fp16, int8) is timed, then
-the PyTorch model rebuilt from ``checkpoint.pt`` and ``model.onnx`` under ONNX
-Runtime, all on the same random inputs and the same thread count. PyTorch and
-ONNX Runtime run the FP32 model only: the fp16 and int8 files are OpenVINO IRs.
+For an export directory every IR precision (fp32, fp16, int8) is timed, and
+the FP32 IR again as the device runs it by default (``native``: bf16 on CPUs
+with AVX512-BF16, f16 on GPUs; see ``precision.py``), then the PyTorch model
+rebuilt from ``checkpoint.pt`` and ``model.onnx`` under ONNX Runtime, all on
+the same random inputs and the same thread count. PyTorch and ONNX Runtime
+run the FP32 model in f32 only: the fp16 and int8 files are OpenVINO IRs.
+Every row records the precision it really computed in (``execution``).
 A compare directory's runs share one architecture, so its first run is timed.
 """
 
@@ -15,20 +18,26 @@ import numpy as np
 from .bench_onnxruntime import bench_onnx
 from .bench_openvino import bench_ir
 from .bench_torch import bench_checkpoint
-from .devices import check_device
-from .files import beside, input_shape, irs, is_compare_dir, manifest, run_dirs
+from .devices import check_device, cpu_flags
+from .files import beside, input_shape, is_compare_dir, manifest, planned_irs, run_dirs
+from .precision import PINNED, PRECISIONS, check_supported
 from .runtime import read_model, sample_shape
 
 HINTS = ("latency", "throughput")
 
 
-def bench(path, *, seconds=5.0, batch=64, hint="throughput", nireq=None, device="CPU", threads=None):
+def bench(path, *, seconds=5.0, batch=64, hint="throughput", nireq=None, device="CPU", threads=None,
+          precisions=None):
     """Time every backend on the IRs at ``path``; one row per backend x precision.
 
+    ``precisions``: the OpenVINO rows (``precision.PRECISIONS``; default every IR
+    file found, plus ``native`` beside an FP32 IR).
     ``seconds`` is the duration of each measurement (latency, then throughput).
-    Rows carry ``latency`` (ms statistics at batch 1), ``throughput`` (fps at
-    ``batch``), ``load_ms``, ``first_inference_ms``, ``device_name`` and the
-    speed-ups against PyTorch eager; a backend that cannot run has ``skipped``.
+    The result records the CPU's instruction-set flags (``devices.cpu_flags``).
+    Rows carry ``execution`` (the precision each device computed in),
+    ``latency`` (ms statistics at batch 1), ``throughput`` (fps at ``batch``),
+    ``load_ms``, ``first_inference_ms``, ``device_name`` and the speed-ups
+    against PyTorch eager; a backend that cannot run has ``skipped``.
     """
     _check_options(seconds, batch, hint, nireq, threads)
     path = Path(path)
@@ -38,18 +47,19 @@ def bench(path, *, seconds=5.0, batch=64, hint="throughput", nireq=None, device=
     run = None
     if is_compare_dir(path):
         run, path = next(iter(run_dirs(path).items()))
-    found = irs(path)
+    found = planned_irs(path, precisions)
+    check_supported(found, device)
     threads = threads or len(os.sched_getaffinity(0))
     one, many = _inputs(path, next(iter(found.values())), batch)
 
     rows = [{"backend": "openvino", "precision": precision, "file": str(xml), "skipped": None,
-             **bench_ir(xml, one, many, device=device, seconds=seconds, hint=hint, nireq=nireq,
-                        threads=threads)}
+             **bench_ir(xml, one, many, device=device, seconds=seconds, hint=hint, nireq=nireq, threads=threads,
+                        precision=precision if precision in PRECISIONS else "fp32")}
             for precision, xml in found.items()]
     rows.append(_other("pytorch", beside(path, "checkpoint.pt"), bench_checkpoint, one, many, seconds, threads))
     rows.append(_other("onnxruntime", beside(path, "model.onnx"), bench_onnx, one, many, seconds, threads))
     _add_speedups(rows)
-    return {"path": str(path), "run": run, "device": device, "threads": threads,
+    return {"path": str(path), "run": run, "device": device, "cpu_flags": cpu_flags(), "threads": threads,
             "seconds": seconds, "batch": batch, "hint": hint, "nireq": nireq,
             "input_shape": list(one.shape[1:]), "rows": rows}
 
@@ -83,7 +93,8 @@ def _other(backend, source, run, one, many, seconds, threads):
     if source is None:
         wanted = "checkpoint.pt" if backend == "pytorch" else "model.onnx"
         return {**row, "skipped": f"no {wanted} beside the IR"}
-    return {**row, "skipped": None, **run(source, one, many, seconds=seconds, threads=threads)}
+    return {**row, "skipped": None, "execution": {"CPU": PINNED},
+            **run(source, one, many, seconds=seconds, threads=threads)}
 
 
 def _add_speedups(rows):

@@ -18,8 +18,12 @@ from .timing import latency_loop, latency_stats, timed
 NO_CACHE = {"CACHE_DIR": ""}
 
 
-def bench_ir(xml, one, many, *, device, seconds, hint="throughput", nireq=None, threads=None, config=None):
+def bench_ir(xml, one, many, *, device, seconds, precision="fp32", hint="throughput", nireq=None, threads=None,
+             config=None):
     """Latency at batch 1 (``one``) and throughput at batch ``len(many)``, with compile and first-inference times.
+
+    ``precision``: the execution precision asked for (``precision.py``: pinned f32,
+    ``native`` or ``bf16``); ``execution`` in the result is what the device really ran.
 
     ``config``: extra compile properties (``NUM_STREAMS``, ``INFERENCE_PRECISION_HINT``, ...)
     for both measurements, e.g. to compare settings.
@@ -36,13 +40,15 @@ def bench_ir(xml, one, many, *, device, seconds, hint="throughput", nireq=None, 
 
     model = read_model(xml, ov_core)
     model.reshape([1, *one.shape[1:]])
-    latency_model = compile_model(model, device, "LATENCY", ov_core=ov_core, config=settings)
+    latency_model, _ = compile_model(model, device, "LATENCY", precision=precision, ov_core=ov_core,
+                                     config=settings)
     request = latency_model.create_infer_request()
     request.set_input_tensor(ov.Tensor(one))
     latency = latency_stats(latency_loop(request.infer, seconds))
 
     model.reshape([len(many), *many.shape[1:]])
-    compiled, compile_ms = timed(lambda: compile_model(model, device, hint, ov_core=ov_core, config=settings))
+    (compiled, execution), compile_ms = timed(lambda: compile_model(model, device, hint, precision=precision,
+                                                                    ov_core=ov_core, config=settings))
     requests = nireq or compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
     queue = ov.AsyncInferQueue(compiled, requests)
     for each in queue:
@@ -54,7 +60,7 @@ def bench_ir(xml, one, many, *, device, seconds, hint="throughput", nireq=None, 
     done = _run_for(queue, requests, seconds)
     fps = done * len(many) / (time.perf_counter() - start)
     return {
-        "device_name": _full_name(ov_core, compiled, device),
+        "device_name": _full_name(ov_core, compiled, device), "execution": execution,
         "load_ms": compile_ms, "first_inference_ms": first_ms, "latency": latency,
         "throughput": {"batch": len(many), "fps": fps, "hint": hint.lower(), "nireq": requests,
                        "streams": _property(compiled, "NUM_STREAMS"),

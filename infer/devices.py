@@ -18,6 +18,9 @@ VIRTUAL = ("AUTO", "MULTI", "HETERO")
 # OPTIMIZATION_CAPABILITIES values that name a numeric precision.
 PRECISIONS = {"FP32": "fp32", "FP16": "fp16", "BF16": "bf16", "INT8": "int8", "INT4": "int4",
               "BIN": "binary"}
+# The floating-point ones, as INFERENCE_PRECISION_HINT spells the precision a device computes in.
+EXECUTIONS = {"FP32": "f32", "BF16": "bf16", "FP16": "f16"}
+HINT = "INFERENCE_PRECISION_HINT"
 
 
 def core():
@@ -27,7 +30,8 @@ def core():
 
 
 def devices(ov_core=None):
-    """One dict per device: name, available, full_name, capabilities, precisions, reason."""
+    """One dict per device: name, available, full_name, capabilities, precisions,
+    default_execution, executions, reason (see ``execution_precisions`` and ``default_execution``)."""
     ov_core = ov_core or core()
     present = _present(ov_core)
     listed = []
@@ -70,6 +74,53 @@ def check_device(name, ov_core=None):
     return name
 
 
+def execution_precisions(device, ov_core=None):
+    """The floating-point precisions ``device`` can compute in, e.g. ``["f32", "bf16"]``.
+
+    Read from its ``OPTIMIZATION_CAPABILITIES`` (FP32, BF16, FP16): the CPU
+    plugin lists BF16 only on CPUs with AVX512-BF16 or AMX, FP16 only with
+    AVX512-FP16 (or AVX2-VNNI-2); GPUs list FP16. [] when the device cannot be asked.
+    """
+    try:
+        capabilities = (ov_core or core()).get_property(device, "OPTIMIZATION_CAPABILITIES")
+    except RuntimeError:
+        return []
+    return [EXECUTIONS[c] for c in capabilities if c in EXECUTIONS]
+
+
+def default_execution(device, ov_core=None):
+    """The precision ``device`` computes an FP32 IR in when nothing is pinned, e.g. ``"bf16"``.
+
+    The device's own ``INFERENCE_PRECISION_HINT`` before any compile: the CPU
+    plugin sets it to bf16 on CPUs with AVX512-BF16, else f32; the GPU
+    plugin to f16. The same query for every device; None when the device does
+    not report the property (AUTO, MULTI and HETERO leave it to the device they pick).
+    """
+    ov_core = ov_core or core()
+    try:
+        if HINT not in ov_core.get_property(device, "SUPPORTED_PROPERTIES"):
+            return None
+        return type_name(ov_core.get_property(device, HINT))
+    except RuntimeError:
+        return None
+
+
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """The CPU's vector and matrix instruction sets that decide its precisions (avx2, avx512*, amx*,
+    *vnni*), from ``cpuinfo``; [] where there is no such file (not Linux)."""
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return []
+    return sorted({f for f in flags if f == "avx2" or f.startswith(("avx512", "amx")) or "vnni" in f})
+
+
+def type_name(value):
+    """``"bf16"`` for ``ov.Type.bf16`` (OpenVINO returns element types as objects) or for ``"bf16"``."""
+    return value.get_type_name() if hasattr(value, "get_type_name") else str(value)
+
+
 def needs_static_shapes(device):
     """NPU compiles only static shapes; a dynamic batch must be reshaped first."""
     return any(_family(d) == "NPU" for d in device.partition(":")[2].split(",") + [device])
@@ -100,12 +151,14 @@ def _describe(ov_core, name):
     return {"name": name, "available": True, "full_name": full_name,
             "capabilities": capabilities,
             "precisions": [PRECISIONS[c] for c in capabilities if c in PRECISIONS],
+            "default_execution": default_execution(name, ov_core),
+            "executions": execution_precisions(name, ov_core),
             "reason": None}
 
 
 def _absent(name, reason):
     return {"name": name, "available": False, "full_name": None, "capabilities": [],
-            "precisions": [], "reason": reason}
+            "precisions": [], "default_execution": None, "executions": [], "reason": reason}
 
 
 def _load_failure(ov_core, family):

@@ -13,21 +13,33 @@ import numpy as np
 
 from .devices import check_device, core, needs_static_shapes
 from .files import precision_of
+from .precision import check_precision
 from .runtime import check_input, compile_model, read_model
 
 TASKS = ("classification", "regression")
 
 
-def evaluate(ir_path, x, y, device="CPU", *, batch_size=256, task="classification", cache_dir=None):
+def evaluate(ir_path, x, y, device="CPU", *, precision=None, batch_size=256, task="classification",
+             cache_dir=None, examples=False):
     """Run IR ``ir_path`` on ``x`` and score it against ``y``.
 
-    Returns ``{"accuracy", "loss", "confusion", "n", "device", "precision", "ir"}``;
-    ``confusion[i][j]`` counts samples of class i predicted as j (None for regression).
+    ``precision``: how the device computes (``precision.py``); by default the
+    one the file name says (``model_fp16.xml``: fp16, pinned f32 arithmetic).
+    ``native`` or ``bf16`` on ``model_fp32.xml`` run the FP32 IR in the
+    device's default precision or in bf16.
+
+    Returns ``{"accuracy", "loss", "confusion", "n", "device", "precision", "ir",
+    "execution"}``; ``confusion[i][j]`` counts samples of class i predicted as j
+    (None for regression); ``execution`` is the precision each device really
+    computed in (``{"CPU": "f32"}``), read back from the compiled model.
+    ``examples=True`` adds ``"correct"``: a boolean array, True where the prediction
+    for that sample is right (classification only; the paired tests of a comparison use it).
     """
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}' (expected one of {', '.join(TASKS)})")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    precision = check_precision(precision) if precision is not None else precision_of(ir_path)
     x = np.ascontiguousarray(x, dtype=np.float32)
     y = np.asarray(y)
     if len(x) != len(y) or len(x) == 0:
@@ -39,10 +51,14 @@ def evaluate(ir_path, x, y, device="CPU", *, batch_size=256, task="classificatio
     static = needs_static_shapes(device)
     if static:
         model.reshape([batch_size, *x.shape[1:]])
-    compiled = compile_model(model, device, "THROUGHPUT", cache_dir=cache_dir, ov_core=ov_core)
+    compiled, execution = compile_model(model, device, "THROUGHPUT", precision=precision or "fp32",
+                                        cache_dir=cache_dir, ov_core=ov_core)
     outputs = predict(compiled, x, batch_size, pad=static)
-    return {**score(outputs, y, task), "n": len(x), "device": device,
-            "precision": precision_of(ir_path), "ir": str(Path(ir_path))}
+    result = {**score(outputs, y, task), "n": len(x), "device": device,
+              "precision": precision, "ir": str(Path(ir_path)), "execution": execution}
+    if examples and task == "classification":
+        result["correct"] = classes(outputs) == y.astype(np.int64).reshape(-1)
+    return result
 
 
 def predict(compiled, x, batch_size, *, pad=False):
@@ -80,6 +96,12 @@ def predict(compiled, x, batch_size, *, pad=False):
     return np.concatenate(chunks)
 
 
+def classes(outputs):
+    """The predicted class of each sample: the argmax of the logits, or logit > 0 for one output."""
+    outputs = outputs.reshape(len(outputs), -1)
+    return (outputs[:, 0] > 0).astype(np.int64) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
+
+
 def score(outputs, y, task):
     """Accuracy, mean loss and confusion matrix from raw model outputs (logits)."""
     outputs = outputs.astype(np.float64).reshape(len(outputs), -1)
@@ -91,8 +113,7 @@ def score(outputs, y, task):
         # One logit: binary classification through a sigmoid (the lecture's sigmoid neuron).
         z = outputs[:, 0]
         loss = np.mean(np.logaddexp(0, z) - y * z)
-        predicted = (z > 0).astype(np.int64)
-        classes = 2
+        n_classes = 2
         if y.min() < 0 or y.max() > 1:
             raise ValueError(f"labels run from {y.min()} to {y.max()} but the model has one output (binary)")
     else:
@@ -102,9 +123,9 @@ def score(outputs, y, task):
             raise ValueError(f"labels run from {y.min()} to {y.max()} but the model has "
                              f"{outputs.shape[1]} outputs")
         loss = -np.mean(log_softmax[np.arange(len(y)), y])
-        predicted = outputs.argmax(axis=1)
-        classes = outputs.shape[1]
-    confusion = np.zeros((classes, classes), dtype=np.int64)
+        n_classes = outputs.shape[1]
+    predicted = classes(outputs)
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(confusion, (y, predicted), 1)
     return {"accuracy": float(np.mean(predicted == y)), "loss": float(loss),
             "confusion": confusion.tolist()}

@@ -10,7 +10,9 @@ import json
 import re
 from pathlib import Path
 
-PRECISIONS = ("fp32", "fp16", "int8")
+from . import precision
+
+PRECISIONS = ("fp32", "fp16", "int8")  # the IR files; precision.PRECISIONS adds the ways to run them
 RUN_DIR = re.compile(r"^(?P<optimizer>.+)-seed(?P<seed>\d+)$")
 
 
@@ -83,3 +85,25 @@ def beside(ir_or_dir, name):
     path = Path(ir_or_dir)
     candidate = (path if path.is_dir() else path.parent) / name
     return candidate if candidate.is_file() else None
+
+
+def planned_irs(location, precisions):
+    """``{precision: IR file}`` to run at ``location`` (an IR or an export directory).
+
+    ``precisions``: names from ``precision.PRECISIONS``; None: every IR file found,
+    plus ``native`` beside an FP32 IR. ``FileNotFoundError`` when an IR they need is missing.
+    """
+    found = irs(location)
+    if precisions is None:
+        if not set(found) & set(precision.PRECISIONS):  # one IR whose name does not say its precision
+            return found
+        wanted = [p for p in precision.PRECISIONS
+                  if precision.ir_precision(p) in found and (p in found or p == "native")]
+    else:
+        asked = {precision.check_precision(p) for p in precisions}
+        wanted = [p for p in precision.PRECISIONS if p in asked]
+    missing = sorted({precision.ir_precision(p) for p in wanted} - set(found))
+    if missing:
+        raise FileNotFoundError(f"'{location}' holds no {missing[0]} IR "
+                                f"(model_{missing[0]}.xml) for the precisions asked")
+    return {p: found[precision.ir_precision(p)] for p in wanted}

@@ -12,15 +12,24 @@ from descentlab.errors import UserError
 
 from .devices import check_device
 from .evaluate import evaluate
-from .files import dataset_name, irs, is_compare_dir, manifest, run_dirs
+from .files import beside, dataset_name, is_compare_dir, manifest, planned_irs, run_dirs
+from .precision import PRECISIONS, check_supported
+from .reference import torch_correct
 
 
-def evaluate_path(path, *, dataset=None, device="CPU", data_dir=None, batch_size=256, cache_dir=None):
+def evaluate_path(path, *, dataset=None, device="CPU", precisions=None, data_dir=None, batch_size=256,
+                  cache_dir=None):
     """Score one IR, one export directory or a whole compare directory.
 
+    ``precisions``: any of ``precision.PRECISIONS`` (``native`` and ``bf16`` run
+    the FP32 IR); by default every IR file found, plus ``native`` beside an FP32 IR.
     Returns ``{"dataset", "device", "runs": {run name: {precision: evaluate() dict
-    + "torch_accuracy" (from results.json, or a run directory's run.json; else None) + "delta" (OpenVINO - torch)}}}``.
-    A single IR or export directory is one run named after its directory.
+    without "predicted" + "torch_accuracy" (from results.json, or a run directory's
+    run.json; else None) + "delta" (OpenVINO - torch)}}, "correct"}``.
+    ``correct`` (numpy, not for JSON) holds ``{run: {"torch": per-example hits of the
+    checkpoint's PyTorch model or None, precision: per-example hits or None}}`` for
+    paired tests. A single IR or export directory is one run named after its
+    directory; without a recorded PyTorch accuracy, its checkpoint's is used.
     """
     path = Path(path)
     if not path.exists():
@@ -28,21 +37,28 @@ def evaluate_path(path, *, dataset=None, device="CPU", data_dir=None, batch_size
     device = check_device(device)
     compare = is_compare_dir(path)
     runs = run_dirs(path) if compare else {(path if path.is_dir() else path.parent).name: path}
+    planned = {run: planned_irs(location, precisions) for run, location in runs.items()}
+    check_supported({p for plan in planned.values() for p in plan}, device)
     name = dataset or _dataset_of(path, runs, compare)
     x, y, task = _test_split(name, data_dir if data_dir is not None else _recorded_data_dir(runs))
     torch_accuracy = _torch_accuracies(path) if compare else _run_accuracy(runs)
-    results = {}
+    results, correct = {}, {}
     for run, location in runs.items():
-        results[run] = {}
-        for precision, xml in irs(location).items():
-            entry = evaluate(xml, x, y, device, batch_size=batch_size, task=task,
-                             cache_dir=cache_dir)
-            reference = torch_accuracy.get(run)
+        # the IRs first: their input check gives the clear error when the data does not fit
+        results[run] = {precision: evaluate(xml, x, y, device, precision=precision if precision in PRECISIONS else None,
+                                            batch_size=batch_size, task=task, cache_dir=cache_dir, examples=True)
+                        for precision, xml in planned[run].items()}
+        checkpoint = beside(location, "checkpoint.pt")
+        correct[run] = {"torch": torch_correct(checkpoint, x, y) if checkpoint and task == "classification" else None}
+        reference = torch_accuracy.get(run)
+        if reference is None and correct[run]["torch"] is not None:
+            reference = float(correct[run]["torch"].mean())
+        for precision, entry in results[run].items():
+            correct[run][precision] = entry.pop("correct", None)
             entry["torch_accuracy"] = reference
             entry["delta"] = (entry["accuracy"] - reference
                               if reference is not None and entry["accuracy"] is not None else None)
-            results[run][precision] = entry
-    return {"dataset": name, "device": device, "runs": results}
+    return {"dataset": name, "device": device, "runs": results, "correct": correct}
 
 
 def _test_split(name, data_dir):

@@ -8,7 +8,8 @@ guide "Model caching overview").
 import os
 from pathlib import Path
 
-from .devices import VIRTUAL, core
+from .devices import core
+from .precision import compile_settings, execution_of
 
 CACHE_DIR = Path(os.environ.get("DESCENTLAB_CACHE", Path.home() / ".cache" / "descentlab")) / "openvino"
 
@@ -45,28 +46,25 @@ def check_input(model, x):
                          f"the model, which expects {shown}")
 
 
-def _f32_on_cpu(device):
-    prefix, _, candidates = device.partition(":")
-    if prefix == "CPU":
-        return {"INFERENCE_PRECISION_HINT": "f32"}
-    if prefix in VIRTUAL and (not candidates or "CPU" in candidates.split(",")):
-        return {"DEVICE_PROPERTIES": {"CPU": {"INFERENCE_PRECISION_HINT": "f32"}}}
-    return {}
+def compile_model(model, device, hint="THROUGHPUT", *, precision="fp32", cache_dir=None, ov_core=None,
+                  config=None):
+    """Compile ``model`` for ``device`` with a performance hint, the model cache and the
+    execution precision ``precision`` asks for (``precision.py``).
 
-
-def compile_model(model, device, hint="THROUGHPUT", *, cache_dir=None, ov_core=None, config=None):
-    """Compile ``model`` for ``device`` with a performance hint and the model cache.
-
-    On the CPU (also when AUTO, MULTI or HETERO may pick it) the inference
-    precision is pinned to f32: on CPUs with AVX512-BF16 OpenVINO otherwise
-    runs an FP32 IR in bfloat16, and "fp32" results would not be FP32. The
-    IR's own precision (fp16 weights, int8 quantized layers) still shows.
+    Every precision but ``native`` and ``bf16`` pins the inference precision to
+    f32 (also when AUTO, MULTI or HETERO may pick the CPU): on CPUs with
+    AVX512-BF16 OpenVINO otherwise runs an FP32 IR in bfloat16, and "fp32"
+    results would not be FP32. The IR's own precision (fp16 weights, int8
+    quantized layers) still shows. Returns ``(compiled, execution)``,
+    ``execution`` as ``precision.execution_of`` reads it back.
     """
-    settings = {"PERFORMANCE_HINT": hint.upper(), "CACHE_DIR": str(cache_dir or CACHE_DIR),
-                **_f32_on_cpu(device)}
+    ov_core = ov_core or core()
+    execution_settings = compile_settings(precision, device, ov_core)
+    settings = {"PERFORMANCE_HINT": hint.upper(), "CACHE_DIR": str(cache_dir or CACHE_DIR), **execution_settings}
     settings.update(config or {})
     try:
-        return (ov_core or core()).compile_model(model, device, settings)
+        compiled = ov_core.compile_model(model, device, settings)
     except RuntimeError as exc:
         last = [ln for ln in str(exc).splitlines() if ln.strip()][-1:] or [type(exc).__name__]
         raise ValueError(f"cannot compile the model for {device}: {last[0].strip()}") from None
+    return compiled, execution_of(compiled, execution_settings, device, ov_core)

@@ -2,6 +2,7 @@
 
 import json
 
+import openvino
 import pytest
 
 from descentlab.cli import main
@@ -27,12 +28,24 @@ def test_bench_json_schema_and_speedups(exported, tmp_path, capsys):
     assert code == 0
     result = json.loads(out)
     assert json.loads(out_file.read_text()) == result
-    assert {"path", "run", "device", "threads", "seconds", "batch", "hint", "nireq", "input_shape",
+    assert {"path", "run", "device", "cpu_flags", "threads", "seconds", "batch", "hint", "nireq", "input_shape",
             "rows"} <= set(result)
+    with open("/proc/cpuinfo") as f:
+        flags = next(line for line in f if line.startswith("flags")).split()
+    assert ("avx2" in result["cpu_flags"]) == ("avx2" in flags)
+    assert [f for f in result["cpu_flags"] if f.startswith("avx512")] == sorted(f for f in set(flags)
+                                                                               if f.startswith("avx512"))
     assert (result["device"], result["batch"], result["hint"], result["input_shape"]) == ("CPU", 8, "throughput",
                                                                                           [1, 8, 8])
     rows = {(r["backend"], r["precision"]): r for r in result["rows"]}
-    assert list(rows) == [("openvino", "fp32"), ("openvino", "fp16"), ("pytorch", "fp32"), ("onnxruntime", "fp32")]
+    assert list(rows) == [("openvino", "fp32"), ("openvino", "native"), ("openvino", "fp16"), ("pytorch", "fp32"),
+                          ("onnxruntime", "fp32")]
+    # what the CPU computes an FP32 IR in when nothing is pinned, asked of OpenVINO directly
+    default = openvino.Core().compile_model(str(exported / "model_fp32.xml"), "CPU").get_property(
+        "INFERENCE_PRECISION_HINT").get_type_name()
+    assert rows[("openvino", "native")]["execution"] == {"CPU": default}
+    assert rows[("openvino", "fp32")]["execution"] == rows[("openvino", "fp16")]["execution"] == {"CPU": "f32"}
+    assert rows[("pytorch", "fp32")]["execution"] == rows[("onnxruntime", "fp32")]["execution"] == {"CPU": "f32"}
     for key, row in rows.items():
         assert row["skipped"] is None, key
         latency, throughput = row["latency"], row["throughput"]

@@ -8,14 +8,16 @@ import sys
 
 import pytest
 
+from descentlab import io
 from descentlab.cli import main
+from descentlab.compare import report
 from descentlab.compare import runner as compare_module
 from descentlab.train import run as run_module
-from descentlab.compare.runner import run_compare
+from descentlab.compare.runner import run_compare, summarise
 from descentlab.compare.settings import CompareConfig
 
 SMALL = CompareConfig(dataset="digits", model="logreg", optimizers=("sgd", "adam", "rprop"),
-                      epochs=2, batch_size=64, precisions=())
+                      epochs=2, batch_size=64, seeds=(0,), precisions=())
 
 
 def numbers(results):
@@ -179,7 +181,7 @@ def test_resume_needs_out(capsys, tmp_path):
 
 
 def test_cli_resume_continues_with_the_saved_settings(tmp_path, monkeypatch, capsys):
-    argv = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "2",
+    argv = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "2", "--seeds", "0",
             "--batch-size", "64", "--precisions", "none", "--quiet", "--out", str(tmp_path / "c")]
     real_save = run_module._save
 
@@ -221,10 +223,125 @@ def test_existing_comparison_is_not_overwritten(tmp_path, capsys):
 def test_cli_prints_the_table_and_help_is_fast(tmp_path):
     out = subprocess.run([sys.executable, "-m", "descentlab", "compare", "--optimizers", "sgd,adam",
                           "--model", "logreg", "--epochs", "1", "--precisions", "none",
-                          "--out", str(tmp_path / "c")], capture_output=True, text=True, timeout=300)
+                          "--seeds", "0", "--out", str(tmp_path / "c")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "| 1 |" in out.stdout and "report:" in out.stdout
     help_run = subprocess.run([sys.executable, "-X", "importtime", "-m", "descentlab", "--help"],
                               capture_output=True, text=True, timeout=60)
     assert help_run.returncode == 0
     assert " torch" not in help_run.stderr.replace("|", " ")  # no torch import at start-up
+
+
+# ---- statistics: summarise() on hand-made runs whose per-example hits are known ----
+
+TEST_SIZE = 359
+
+
+def hits(wrong):
+    """Per-example correctness on the digits test set with the examples in ``wrong`` missed."""
+    correct = [True] * TEST_SIZE
+    for i in wrong:
+        correct[i] = False
+    return correct
+
+
+def fake_run(optimizer, seed, correct, best_epoch=10, openvino=None):
+    acc = sum(correct) / len(correct)
+    return {"optimizer": optimizer, "seed": seed, "hparams": {"lr": 0.1}, "diverged": False,
+            "diverged_epoch": None,
+            "history": {"step_loss": [1.0], "train_loss": [1.0], "val_loss": [0.5], "val_accuracy": [acc],
+                        "lr": [0.1], "seconds": [1.0], "initial_val_loss": 2.0, "initial_val_accuracy": 0.1},
+            "torch": {"test_accuracy": acc, "test_loss": 1 - acc, "test_correct": io.pack_bools(correct)},
+            "best_epoch": best_epoch, "seconds_per_epoch": 1.0, "openvino": openvino or {}}
+
+
+def test_one_seed_near_tie_names_no_winner_and_equal_accuracies_share_a_rank(tmp_path):
+    """The case of a real default run: the leader two test images ahead of the runner-up,
+    three optimizers with the same accuracy."""
+    records = [fake_run("linesearch", 0, hits(range(12))),
+               fake_run("adadelta", 0, hits(range(2, 16))),
+               *(fake_run(n, 0, hits(range(25))) for n in ("sgd", "adam", "nadam")),
+               fake_run("rprop", 0, hits(range(60)))]
+    config = CompareConfig(optimizers=tuple(r["optimizer"] for r in records), seeds=(0,), precisions=())
+    results = summarise(config, records)
+    verdict = results["significance"]
+    assert verdict["winner"] is None and verdict["tied"] == ["linesearch", "adadelta"]
+    # linesearch alone gets examples 12..15 right, adadelta alone 0..1: 4 vs 2 discordant, p = 2 * 22/64
+    assert verdict["p_values"]["adadelta"] == pytest.approx(2 * 22 / 64)
+    ranks = {row["optimizer"]: row["rank"] for row in results["summary"]}
+    assert ranks == {"linesearch": 1, "adadelta": 2, "sgd": 3, "adam": 3, "nadam": 3, "rprop": 6}
+    text = report.headline(results)
+    assert "No single winner" in text and "wins" not in text and "McNemar" in text
+    table = report.torch_table(results)
+    assert "| 3 | sgd |" in table and "| 3 | adam |" in table and "| 10 |" in table and "10.0" not in table
+    json.dumps(results, allow_nan=False)
+
+
+def test_several_seeds_name_a_winner_only_when_every_seed_agrees():
+    records = []
+    for seed in range(3):
+        records += [fake_run("adam", seed, hits(range(seed, seed + 5))),
+                    fake_run("sgd", seed, hits(range(seed + 20 + 3 * seed))),
+                    fake_run("rmsprop", seed, hits(range(30, 40 + seed)))]
+    config = CompareConfig(optimizers=("adam", "sgd", "rmsprop"), precisions=())
+    results = summarise(config, records)
+    assert results["significance"]["winner"] == "adam"
+    assert results["significance"]["test"] == "paired t-test over seeds"
+    adam = results["summary"][0]
+    assert adam["ci_over"] == "seeds"
+    low, high = adam["test_accuracy_ci"]
+    assert low < adam["test_accuracy_mean"] < high
+    assert "**adam** wins" in report.headline(results)
+
+    # the runner-up ahead on one seed: no winner any more
+    records[1] = fake_run("sgd", 0, hits(range(3)))
+    results = summarise(config, records)
+    assert results["significance"]["winner"] is None and "sgd" in results["significance"]["tied"]
+
+
+def test_int8_differences_within_test_set_noise_are_marked():
+    def run(optimizer, int8_wrong):
+        fp32 = hits(range(10))
+        return fake_run(optimizer, 0, fp32, openvino={
+            "fp32": {"test_accuracy": sum(fp32) / TEST_SIZE, "test_correct": io.pack_bools(fp32)},
+            "int8": {"test_accuracy": 1 - len(int8_wrong) / TEST_SIZE,
+                     "test_correct": io.pack_bools(hits(int8_wrong))}})
+
+    records = [run("adam", range(12)),          # 2 more images wrong: noise
+               run("rprop", range(40))]         # 30 more wrong, none fixed: p = 2 / 2^30
+    config = CompareConfig(optimizers=("adam", "rprop"), seeds=(0,), precisions=("fp32", "int8"))
+    results = summarise(config, records)
+    rows = {row["optimizer"]: row["openvino"]["int8"]["vs_fp32"] for row in results["summary"]}
+    assert rows["adam"]["within_noise"] is True and rows["adam"]["p_value"] == pytest.approx(0.5)
+    assert rows["rprop"]["within_noise"] is False and rows["rprop"]["p_value"] == pytest.approx(2 / 2 ** 30)
+    assert rows["rprop"]["difference"] == pytest.approx(-30 / TEST_SIZE)
+    section = report.openvino_section(results)
+    assert "-0.56 (noise)" in section and "-8.36 (p = 2e-09)" in section
+
+
+def test_quiet_on_a_terminal_prints_the_summary_and_nothing_else(tmp_path):
+    """On a pseudo-terminal our progress line and NNCF's rich progress bars would show;
+    --quiet leaves the headline, the table and the paths."""
+    import os
+    import pty
+
+    argv = [sys.executable, "-m", "descentlab", "compare", "--model", "logreg", "--optimizers", "sgd",
+            "--epochs", "1", "--seeds", "0", "--precisions", "fp32,int8", "--quiet", "--out", "c"]
+    master, terminal = pty.openpty()
+    process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, cwd=tmp_path)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the terminal's other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert process.wait(timeout=600) == 0, b"".join(chunks).decode()
+    lines = [line for line in b"".join(chunks).decode().splitlines() if line.strip()]
+    assert (tmp_path / "c" / "sgd-seed0" / "model_int8.xml").is_file()   # NNCF did run
+    assert lines[0].startswith("sgd wins") and lines[-1].startswith("report: c/report.md")
+    assert all(line.startswith("|") for line in lines[1:-1]), lines

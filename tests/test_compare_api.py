@@ -38,7 +38,7 @@ class PairDataset(torch.utils.data.Dataset):
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("api") / "cmp"
     return out, compare.run(out, model=two_layer, data=user_data(), optimizers=["sgd", "adam"], epochs=2,
-                            batch_size=50, precisions=["fp32", "int8"])
+                            batch_size=50, seeds=[0], precisions=["fp32", "int8"])
 
 
 def test_results_are_returned_and_written(results):
@@ -82,7 +82,7 @@ def test_every_run_reaches_openvino(results):
 def test_a_torch_dataset_per_split_is_accepted(tmp_path):
     data = {k: PairDataset(*v) for k, v in user_data().items() if k != "val"}
     res = compare.run(tmp_path / "ds", model=two_layer, data=data, optimizers=["sgd"], epochs=1,
-                      batch_size=None, precisions=[])
+                      batch_size=None, seeds=[0], precisions=[])
     run = res["runs"][0]
     assert len(run["history"]["step_loss"]) == 1                      # full batch: one step per epoch
     assert run["torch"]["test_accuracy"] is not None

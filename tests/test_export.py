@@ -36,6 +36,11 @@ def const_types(xml):
     return [layer.find("data").get("element_type") for layer in root.iter("layer") if layer.get("type") == "Const"]
 
 
+def layer_types(xml):
+    """The type of every layer of the IR, read from the .xml as plain XML."""
+    return [layer.get("type") for layer in ET.parse(xml).getroot().iter("layer")]
+
+
 def leftovers(directory):
     """Temporary staging directories left beside or inside ``directory``."""
     return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
@@ -222,6 +227,19 @@ def test_accuracy_control_keeps_the_drop_within_bounds(digits_mlp, tmp_path):
     int8 = (run_ir(tmp_path / "int8.xml", x).argmax(1) == y).mean()
     assert report["accuracy_control"] and report["subset_size"] == 100
     assert int8 >= fp32 and report["accuracy_int8"] == pytest.approx(int8)
+    # needed exactly when the plain INT8 model (same calibration) loses accuracy
+    plain = export.quantize_int8(root / "out/model_fp32.xml", data.train.x, tmp_path / "plain.xml", subset_size=100)
+    plain_accuracy = (run_ir(tmp_path / "plain.xml", x).argmax(1) == y).mean()
+    assert report["accuracy_control_needed"] == (plain_accuracy < fp32)
+    assert plain["accuracy_control_needed"] is None and plain["quantizers_reverted"] == 0
+    for xml, info in ((tmp_path / "int8.xml", report), (tmp_path / "plain.xml", plain)):
+        assert info["quantizers"] == layer_types(xml).count("FakeQuantize") >= 1
+    assert report["quantizers_reverted"] == layer_types(tmp_path / "plain.xml").count("FakeQuantize") - \
+        report["quantizers"]
+    loose = export.quantize_int8(root / "out/model_fp32.xml", data.train.x, tmp_path / "loose.xml", subset_size=100,
+                                 validation=(x, y), max_accuracy_drop=0.5)
+    assert loose["accuracy_control_needed"] is False and loose["quantizers_reverted"] == 0
+    np.testing.assert_array_equal(run_ir(tmp_path / "loose.xml", x), run_ir(tmp_path / "plain.xml", x))
     with pytest.raises(ValueError, match="validation"):
         export.quantize_int8(root / "out/model_fp32.xml", data.train.x, tmp_path / "b.xml", max_accuracy_drop=0.01)
 

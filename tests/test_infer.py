@@ -35,7 +35,13 @@ class FakeCore:
             raise RuntimeError('Exception from src/inference/src/cpp/core.cpp:268:\n'
                                'Cannot load library "/opt/libs/libopenvino_intel_gpu_plugin.so": '
                                'libOpenCL.so.1: cannot open shared object file\n\n')
-        return {"FULL_DEVICE_NAME": "Fake CPU", "OPTIMIZATION_CAPABILITIES": ["FP32", "INT8", "EXPORT_IMPORT"]}[name]
+        properties = {"FULL_DEVICE_NAME": "Fake CPU", "OPTIMIZATION_CAPABILITIES": ["FP32", "INT8", "EXPORT_IMPORT"],
+                      "SUPPORTED_PROPERTIES": ["FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES",
+                                               "INFERENCE_PRECISION_HINT"],
+                      "INFERENCE_PRECISION_HINT": "f32"}
+        if name not in properties:  # what OpenVINO does for a property the device does not have
+            raise RuntimeError(f"Exception from core.cpp:1:\nUnsupported property {name} by CPU plugin\n")
+        return properties[name]
 
     def get_versions(self, device):
         raise RuntimeError(f"Exception from core.cpp:77:\nDevice with \"{device}\" name is not registered\n")
@@ -55,8 +61,10 @@ def test_failing_plugins_are_listed_with_their_reason():
     found = {d["name"]: d for d in infer.devices(FakeCore())}
     assert found["CPU"]["available"] and found["CPU"]["full_name"] == "Fake CPU"
     assert found["CPU"]["precisions"] == ["fp32", "int8"]
+    assert (found["CPU"]["default_execution"], found["CPU"]["executions"]) == ("f32", ["f32"])
     gpu, npu = found["GPU.0"], found["NPU"]
     assert not gpu["available"] and "libOpenCL.so.1" in gpu["reason"] and "\n" not in gpu["reason"]
+    assert (gpu["default_execution"], gpu["executions"]) == (None, [])
     assert not npu["available"] and "not registered" in npu["reason"]
     assert found["AUTO"]["name"] == "AUTO"
 
@@ -125,7 +133,9 @@ def test_static_padded_batches_match_pytorch(exported, model):
     x = digits()[0][:103]
     ir = read_model(exported / "model_fp32.xml")
     ir.reshape([25, 1, 8, 8])
-    outputs = predict(compile_model(ir, "CPU"), x, 25, pad=True)
+    compiled, execution = compile_model(ir, "CPU")
+    assert execution == {"CPU": "f32"}
+    outputs = predict(compiled, x, 25, pad=True)
     with torch.inference_mode():
         expected = model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(outputs, expected, rtol=1e-4, atol=1e-5)
@@ -161,7 +171,7 @@ def test_cli_infer_on_a_compare_directory_writes_infer_json(exported, tmp_path, 
     assert main(["infer", str(compare), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     written = json.loads((compare / "infer.json").read_text())
-    assert printed == written and set(written["runs"]["adam-seed0"]) == {"fp32", "fp16"}
+    assert printed == written and list(written["runs"]["adam-seed0"]) == ["fp32", "native", "fp16"]
     test = datasets.load("digits").test
     direct = infer.evaluate(run / "model_fp32.xml", test.x, test.y)
     fp32 = written["runs"]["adam-seed0"]["fp32"]
@@ -206,7 +216,8 @@ def test_cli_bad_device_shape_and_corrupt_ir_exit_2(exported, tmp_path, capsys):
 def test_cli_devices_json_and_table(capsys):
     assert main(["devices", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert {"name", "available", "full_name", "capabilities", "precisions", "reason"} <= set(listed[0])
+    assert {"name", "available", "full_name", "capabilities", "precisions", "default_execution", "executions",
+            "reason"} <= set(listed[0])
     assert main(["devices"]) == 0
     table = capsys.readouterr().out
-    assert "NPU" in table and "AUTO" in table
+    assert "NPU" in table and "AUTO" in table and "default" in table and "computes in" in table

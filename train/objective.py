@@ -16,24 +16,29 @@ def loss(task, outputs, y):
 
 
 def correct(task, outputs, y):
-    """Number of correct predictions in a batch (0 for regression)."""
+    """Per sample of a batch: is the prediction right? (all False for regression)."""
     if task == "classification":
-        return int((outputs.argmax(1) == y).sum())
-    return 0
+        return outputs.argmax(1) == y
+    return torch.zeros(len(y), dtype=torch.bool)
 
 
 @torch.inference_mode()
-def evaluate(model, split, task, batch_size=1024):
-    """Mean loss and accuracy (None for regression) of ``model`` on a ``Split``."""
+def evaluate(model, split, task, batch_size=1024, examples=False):
+    """Mean loss and accuracy (None for regression) of ``model`` on a ``Split``.
+
+    ``examples=True`` adds a third value: a boolean tensor, True where the
+    prediction for that sample is right (the paired tests of a comparison use it).
+    """
     was_training = model.training
     model.eval()
-    total_loss, total_correct, n = 0.0, 0, len(split)
+    total_loss, hits, n = 0.0, [], len(split)
     device = next(model.parameters()).device
     for start in range(0, n, batch_size):
         xb, yb = split.x[start:start + batch_size].to(device), split.y[start:start + batch_size].to(device)
         out = model(xb)
         total_loss += float(loss(task, out, yb)) * len(yb)
-        total_correct += correct(task, out, yb)
+        hits.append(correct(task, out, yb).cpu())
     model.train(was_training)
-    accuracy = total_correct / n if task == "classification" else None
-    return total_loss / n, accuracy
+    hits = torch.cat(hits)
+    accuracy = int(hits.sum()) / n if task == "classification" else None
+    return (total_loss / n, accuracy, hits) if examples else (total_loss / n, accuracy)

@@ -26,6 +26,7 @@ import torch
 
 from descentlab import models
 from descentlab import optimizers
+from descentlab.io import pack_bools
 from descentlab.train import checkpoint, distributed, objective
 from descentlab.train.history import History
 
@@ -137,8 +138,12 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
         if on_epoch is not None:
             on_epoch(epoch + 1, history)
 
-    test_loss, test_accuracy = objective.evaluate(model, dataset.test, dataset.task)
-    return result_record(config, history, diverged_epoch, test_loss, test_accuracy)
+    test_loss, test_accuracy, test_correct = objective.evaluate(model, dataset.test, dataset.task,
+                                                                examples=True)
+    record = result_record(config, history, diverged_epoch, test_loss, test_accuracy)
+    if test_accuracy is not None:
+        record["torch"]["test_correct"] = pack_bools(test_correct.numpy())
+    return record
 
 
 def train_into(config, out_dir, resume=False, quiet=False):
@@ -155,6 +160,7 @@ def train_into(config, out_dir, resume=False, quiet=False):
 
     validate(config)
     out = Path(out_dir)
+    io.check_writable_dir(out)
     if (out / CHECKPOINT).exists() and not resume:
         raise ValueError(f"'{out}' already holds a checkpoint: pass --resume or choose another --out")
     dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seed)
@@ -182,7 +188,8 @@ def _train_into(config, dataset, out, resume, progress, group):
 
 
 def result_record(config, history, diverged_epoch, test_loss, test_accuracy):
-    """The run as results.json stores it (one entry of its ``runs``)."""
+    """The run as results.json stores it (one entry of its ``runs``); ``torch.test_correct``
+    (added by ``train_run``) is the per-example correctness, packed by ``io.pack_bools``."""
     hparams = {**optimizers.defaults(config.optimizer), **config.hparams}
     return {
         "optimizer": config.optimizer,

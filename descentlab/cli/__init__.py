@@ -26,8 +26,16 @@ def command_names():
     return sorted(found, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, like every other bad input: the problem,
+    then where to read the fix (argparse's default prints the whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="descentlab",
         description="Teach and compare gradient-descent optimizers, from the lecture "
                     "formula to an OpenVINO model on Intel hardware.")

@@ -4,7 +4,8 @@ import datetime
 import math
 
 from descentlab import io
-from descentlab.compare import plots
+from descentlab.compare import deployed, plots
+from descentlab.compare.stats import ALPHA, format_p
 
 
 def default_target(summary):
@@ -21,33 +22,49 @@ def _pm(mean, std, digits=4):
 
 
 def _num(value, fmt):
-    return "-" if value is None else format(value, fmt)
+    """``value`` formatted, "-" for None; a whole number (epoch counts) shown without decimals."""
+    if value is None:
+        return "-"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return format(value, fmt)
+
+
+def _ci(row):
+    ci = row.get("test_accuracy_ci")
+    return "-" if not ci else f"[{ci[0]:.4f}, {ci[1]:.4f}]"
 
 
 def headline(results):
-    """One paragraph: the winner, its margin, and the fastest to the target."""
+    """One paragraph: the winner (only when significantly ahead) or the group tied with the best,
+    the test that decided it, and the fastest to the target."""
     rows = [r for r in results["summary"] if r["test_accuracy_mean"] is not None]
-    if not rows:
+    verdict = results["significance"]
+    classified = bool(rows)
+    if not classified:
         rows = [r for r in results["summary"] if r["test_loss_mean"] is not None]
         if not rows:
             return "No run finished with a finite loss."
-        best = rows[0]
-        return f"**{best['optimizer']}** reaches the lowest test loss, {best['test_loss_mean']:.4g}."
     best = rows[0]
-    text = (f"**{best['optimizer']}** wins with {_pm(best['test_accuracy_mean'], best['test_accuracy_std'])} "
-            f"test accuracy")
-    if len(rows) > 1:
-        gap = 100 * (best["test_accuracy_mean"] - rows[1]["test_accuracy_mean"])
-        text += f", {gap:.2f} points ahead of {rows[1]['optimizer']}"
-    if len(rows) > 2:
-        text += f" and {100 * (best['test_accuracy_mean'] - rows[-1]['test_accuracy_mean']):.2f} ahead of the last ({rows[-1]['optimizer']})"
-    text += "."
+    if not classified:
+        text = f"**{best['optimizer']}** reaches the lowest test loss, {best['test_loss_mean']:.4g}"
+    elif verdict["winner"]:
+        text = f"**{best['optimizer']}** wins with {_pm(best['test_accuracy_mean'], best['test_accuracy_std'])} test accuracy"
+        if len(rows) > 1:
+            gap = 100 * (best["test_accuracy_mean"] - rows[1]["test_accuracy_mean"])
+            text += f", {gap:.2f} points ahead of {rows[1]['optimizer']}"
+    else:
+        text = (f"No single winner: {', '.join(f'**{n}**' for n in verdict['tied'])} are statistically tied "
+                f"for the best test accuracy ({best['optimizer']}: "
+                f"{_pm(best['test_accuracy_mean'], best['test_accuracy_std'])})")
+    text += f". Why: {verdict['reason']}." if verdict["reason"] else "."
     target = results["target_accuracy"]
-    reached = [r for r in rows if r["epochs_to_target"] is not None]
+    reached = [r for r in rows if r.get("epochs_to_target") is not None]
     if target is not None and reached:
         fastest = min(reached, key=lambda r: (r["epochs_to_target"], -r["test_accuracy_mean"]))
         text += (f" Fastest to {100 * target:.0f} % validation accuracy: **{fastest['optimizer']}** "
-                 f"({fastest['epochs_to_target']:.1f} epochs); {len(reached)} of {len(rows)} optimizers get there.")
+                 f"({_num(fastest['epochs_to_target'], '.1f')} epoch{'' if fastest['epochs_to_target'] == 1 else 's'}); "
+                 f"{len(reached)} of {len(rows)} optimizers get there.")
     diverged = [r["optimizer"] for r in results["summary"] if r["diverged_runs"]]
     if diverged:
         text += f" Diverged: {', '.join(diverged)}."
@@ -57,37 +74,106 @@ def headline(results):
 def torch_table(results):
     target = results["target_accuracy"]
     to = f"epochs to {100 * target:.0f} %" if target is not None else "epochs to target"
-    lines = [f"| rank | optimizer | lr | test accuracy | test loss | best epoch | {to} | s / epoch | diverged |",
-             "|---:|---|---:|---|---|---:|---:|---:|---|"]
-    for rank, r in enumerate(results["summary"], 1):
+    lines = [f"| rank | optimizer | lr | test accuracy | 95 % interval | p vs best | test loss | best epoch "
+             f"| {to} | s / epoch | diverged |",
+             "|---:|---|---:|---|---|---:|---|---:|---:|---:|---|"]
+    for r in results["summary"]:
         diverged = f"{r['diverged_runs']}/{r['runs']}" if r["diverged_runs"] else "no"
-        lines.append(f"| {rank} | {r['optimizer']} | {_num(r['lr'], '.3g')} | "
-                     f"{_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | "
-                     f"{_pm(r['test_loss_mean'], r['test_loss_std'])} | {_num(r['best_epoch'], '.1f')} | "
-                     f"{_num(r['epochs_to_target'], '.1f')} | {_num(r['seconds_per_epoch'], '.3f')} | {diverged} |")
+        tied = " (tied)" if r["tied_with_best"] and len(results["significance"]["tied"]) > 1 else ""
+        lines.append(f"| {r['rank']} | {r['optimizer']}{tied} | {_num(r['lr'], '.3g')} | "
+                     f"{_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | {_ci(r)} | "
+                     f"{format_p(r['p_vs_best'])} | {_pm(r['test_loss_mean'], r['test_loss_std'])} | "
+                     f"{_num(r['best_epoch'], '.1f')} | {_num(r['epochs_to_target'], '.1f')} | "
+                     f"{_num(r['seconds_per_epoch'], '.3f')} | {diverged} |")
     return "\n".join(lines)
 
 
+def significance_note(results):
+    """How the verdict was reached, in words a student can check."""
+    v = results["significance"]
+    seeds = len(results["seeds"])
+    ci = ("over seeds (Student t)" if seeds > 1
+          else "over the test examples (Clopper-Pearson; one seed, so seed-to-seed spread is unknown)")
+    return (f"*p vs best*: two-sided p-value against the best optimizer ({v['test'] or 'no test possible'}); "
+            f"an optimizer with p ≥ {v['alpha']:g} is *tied* with the best (the data cannot tell them apart), "
+            f"and a winner is named only when every other optimizer is significantly behind it. "
+            f"*95 % interval*: of the mean test accuracy, {ci}. Equal accuracies share a rank.")
+
+
 def openvino_section(results):
+    """Accuracy per precision, with the difference from PyTorch and whether it is within noise,
+    the precision each column really computed in, and which runs needed INT8 accuracy control."""
     precisions = results["precisions"]
     if not precisions:
         return "OpenVINO stage skipped: no precisions asked for (`--precisions`)."
     skipped = sorted({r["openvino"]["skipped"] for r in results["runs"] if "skipped" in r["openvino"]})
-    lines = ["| optimizer | PyTorch | " + " | ".join(p.upper() for p in precisions) +
-             (" | INT8 − FP32 (points) |" if {"int8", "fp32"} <= set(precisions) else " |"),
-             "|---|---|" + "---|" * len(precisions) + ("---:|" if {"int8", "fp32"} <= set(precisions) else "")]
+    versus = [p for p in precisions if p != "fp32"] if "fp32" in precisions else []
+    lines = ["| optimizer | PyTorch | " + " | ".join(deployed.precision_label(results, p) for p in precisions) + " |"
+             + "".join(f" {p.upper()} − FP32 (points) |" for p in versus),
+             "|---|---|" + "---|" * len(precisions) + "---:|" * len(versus)]
     for r in results["summary"]:
-        cells = [_pm(r["openvino"][p]["test_accuracy_mean"], r["openvino"][p]["test_accuracy_std"])
-                 for p in precisions]
+        cells = [_deployed_cell(r["openvino"][p]) for p in precisions]
         line = f"| {r['optimizer']} | {_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | " + " | ".join(cells)
-        if {"int8", "fp32"} <= set(precisions):
-            a, b = r["openvino"]["int8"]["test_accuracy_mean"], r["openvino"]["fp32"]["test_accuracy_mean"]
-            line += f" | {_num(None if a is None or b is None else 100 * (a - b), '+.2f')}"
+        for p in versus:
+            diff = r["openvino"][p]["vs_fp32"]
+            within = diff["within_noise"]
+            line += (f" | {_num(None if diff['difference'] is None else 100 * diff['difference'], '+.2f')}"
+                     + (" (noise)" if within else f" (p = {format_p(diff['p_value'])})" if within is False else ""))
         lines.append(line + " |")
     text = "\n".join(lines)
+    text += ("\n\nIn brackets: the difference from PyTorch in points, and whether it is within test-set "
+             "noise: McNemar's exact test on the test examples where the two predictions differ, "
+             f"within noise when p ≥ {ALPHA} (with several seeds: in how many runs). FP32, FP16 and INT8 "
+             "are computed in pinned f32 (INT8 in int8 where quantized); NATIVE is the FP32 IR as the "
+             "device runs it by default, BF16 the FP32 IR computed in bfloat16.")
+    native = [r["openvino"]["native"] for r in results["summary"] if "native" in r["openvino"]]
+    if native and all(n["same_as_fp32"] for n in native if n["tested_runs"]):
+        text += (f" Here native ran in {', '.join(sorted({x for n in native for x in n['runs_in']}))}: "
+                 "the same arithmetic as pinned FP32 (the device has no lower default precision), "
+                 "so the native column equals FP32.")
+    if versus:
+        text += ("\n\n*(noise)*: the difference from FP32 is within test-set noise (McNemar's exact test on the "
+                 f"per-example predictions, pooled over seeds, p ≥ {results['significance']['alpha']:g}); "
+                 "otherwise the p-value is shown.")
+    control = accuracy_control(results)
+    if control:
+        text += "\n\n" + control
     if skipped:
         text += "\n\nSkipped runs: " + "; ".join(skipped) + "."
     return text
+
+
+def _deployed_cell(entry):
+    cell = _pm(entry["test_accuracy_mean"], entry["test_accuracy_std"])
+    if entry.get("delta_vs_torch_mean") is None:
+        return cell
+    delta = f"{100 * entry['delta_vs_torch_mean']:+.2f}"
+    tested, within = entry["tested_runs"], entry["within_noise_runs"]
+    if not tested:
+        return f"{cell} ({delta})"
+    if tested == 1:
+        return f"{cell} ({delta}, {'within noise' if within else 'beyond noise'})"
+    return f"{cell} ({delta}, {within}/{tested} within noise)"
+
+
+def accuracy_control(results):
+    """Which runs' INT8 step needed NNCF's accuracy control (``--max-accuracy-drop``), or None."""
+    if results.get("max_accuracy_drop") is None:
+        return None
+    needed, fine = [], []
+    for r in results["runs"]:
+        int8 = (r["openvino"].get("export") or {}).get("int8") or {}
+        if int8.get("accuracy_control_needed"):
+            needed.append(f"{r['optimizer']} seed {r['seed']} ({int8['quantizers_reverted']} of "
+                          f"{int8['quantizers'] + int8['quantizers_reverted']} quantizers reverted)")
+        elif int8.get("accuracy_control_needed") is not None:
+            fine.append(f"{r['optimizer']} seed {r['seed']}")
+    points = 100 * results["max_accuracy_drop"]
+    limit = f"{points:g} point{'' if points == 1 else 's'}"
+    if not needed:
+        return f"INT8 accuracy control (at most {limit} of validation accuracy lost): no run needed it."
+    return (f"INT8 accuracy control (at most {limit} of validation accuracy lost) was needed by "
+            f"{', '.join(needed)}; {len(fine)} other run{'s' if len(fine) != 1 else ''} stayed within it as quantized.")
 
 
 def export_table(results):
@@ -106,14 +192,17 @@ def export_table(results):
 
 
 def tuning_section(results):
+    """The chosen learning rates and the picture of the search (tuning.png)."""
     tuning = results.get("tuning")
     if not tuning:
         return None
-    lines = ["| optimizer | chosen lr | lr: validation score |", "|---|---:|---|"]
+    lines = ["![learning-rate search](tuning.png)", "",
+             "| optimizer | chosen lr | its validation score | trials | diverged trials |",
+             "|---|---:|---:|---:|---:|"]
     for name, t in tuning.items():
-        trials = ", ".join(f"{x['lr']:.3g}: {_num(x['score'], '.3f') if x['score'] is not None else 'diverged'}"
-                           for x in t["trials"])
-        lines.append(f"| {name} | {_num(t['best_lr'], '.3g')} | {trials} |")
+        chosen = next((x["score"] for x in t["trials"] if x["lr"] == t["best_lr"]), None)
+        diverged = sum(x["score"] is None for x in t["trials"])
+        lines.append(f"| {name} | {_num(t['best_lr'], '.3g')} | {_num(chosen, '.4f')} | {len(t['trials'])} | {diverged} |")
     return "\n".join(lines)
 
 
@@ -130,6 +219,7 @@ def render(results, figures):
         headline(results),
         "## PyTorch: test accuracy (mean ± std over seeds)",
         torch_table(results),
+        significance_note(results),
         "Every optimizer started from the same initial weights and saw the same mini-batches in "
         "the same order for a given seed. *best epoch*: epoch of the best validation accuracy; "
         "*s / epoch*: training seconds per epoch, evaluation excluded"
@@ -143,7 +233,7 @@ def render(results, figures):
                   "(each run's `manifest.json`):", exported]
     parts += [
         "## Plots",
-        "\n".join(f"![{name[:-4]}]({name})" for name in figures),
+        "\n".join(f"![{name[:-4]}]({name})" for name in figures if name != "tuning.png"),
     ]
     tuning = tuning_section(results)
     if tuning:

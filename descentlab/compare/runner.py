@@ -18,6 +18,7 @@ complete, so a comparison killed at any moment resumes with ``--resume``:
 finished runs are read back, an interrupted run continues from its last epoch.
 """
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -26,14 +27,17 @@ import multiprocessing
 import os
 import platform
 import statistics
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import numpy as np
 
 from descentlab import optimizers
 from descentlab import io
 from descentlab.errors import UserError
 from descentlab.train import datasets, objective
-from descentlab.compare import report, spread, tune
+from descentlab.compare import deployed, report, spread, stats, tune
 from descentlab.train.history import History
 from descentlab.compare.settings import PRECISIONS, CompareConfig
 from descentlab.train.progress import Progress
@@ -58,12 +62,22 @@ def check(config):
         raise ValueError("--seeds needs at least one seed")
     if config.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {config.workers}")
+    if config.target_accuracy is not None and not 0 < config.target_accuracy <= 1:
+        raise ValueError(f"the target accuracy is a fraction in (0, 1], got {config.target_accuracy} "
+                         "(for 95 %, pass 0.95)")
     for name in config.names:
         validate(config.run_config(name, config.seeds[0]))
+    if config.max_accuracy_drop is not None:
+        from descentlab.export.int8 import check_max_accuracy_drop
+
+        check_max_accuracy_drop(config.max_accuracy_drop)
+        if "int8" not in config.precisions:
+            raise ValueError("--max-accuracy-drop controls the INT8 step: add int8 to --precisions")
     if config.precisions:
         from descentlab import infer
 
         infer.check_device(config.device)
+        infer.check_supported(config.precisions, config.device)
 
 
 def run_compare(config, out_dir, resume=False, quiet=False, data=None):
@@ -79,8 +93,10 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
         raise ValueError(f"the data given is named '{data.name}', the settings say dataset '{config.dataset}'")
     out = Path(out_dir)
     group = spread.join()
-    group.first(_claim, out, config, resume)
     dataset = data or datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
+    if config.max_accuracy_drop is not None and dataset.task != "classification":
+        raise ValueError(f"--max-accuracy-drop needs a classification dataset ('{config.dataset}' is {dataset.task})")
+    group.first(_claim, out, config, resume)
 
     lrs, tuned = dict(config.lr), None
     if config.tune_lr:
@@ -88,7 +104,7 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
         lrs.update({n: t["best_lr"] for n, t in tuned.items()})
 
     tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
-              config.device, tuple(config.precisions), data)
+              config.device, tuple(config.precisions), data, config.max_accuracy_drop)
              for seed in config.seeds for name in config.names]
     records = spread.run_all(group, tasks, config.workers, quiet, _run_all, out)
     if records is None:  # not rank 0
@@ -116,7 +132,8 @@ def _read_settings(out_dir):
 
 
 def _claim(out, config, resume):
-    """Refuse to mix two comparisons in one directory."""
+    """Refuse to mix two comparisons in one directory, or to start one where nothing can be written."""
+    io.check_writable_dir(out)
     settings = out / "compare.json"
     wanted = json.loads(json.dumps(dataclasses.asdict(config)))
     if settings.is_file():
@@ -129,6 +146,7 @@ def _claim(out, config, resume):
             diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
             raise UserError(f"'{out}' holds a comparison with other settings ({', '.join(diff)}); "
                             "use another --out")
+        io.remove_temporaries(out)  # of the killed process this resumes
         return
     io.write_json(settings, dataclasses.asdict(config))
 
@@ -137,14 +155,15 @@ def _run_all(tasks, workers, quiet):
     progress = Progress(len(tasks), quiet)
     records = []
     if workers == 1:
-        for task in tasks:
-            records.append(run_task(task, progress))
-            progress.advance(f"{records[-1]['optimizer']} seed {records[-1]['seed']} done")
+        with _library_output(quiet):
+            for task in tasks:
+                records.append(run_task(task, progress))
+                progress.advance(f"{records[-1]['optimizer']} seed {records[-1]['seed']} done")
     else:
         # spawn, not fork: forking a process whose torch thread pools already
         # run (the learning-rate search ran in this one) can hang the children.
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(workers,)) as pool:
+                                 initializer=_init_worker, initargs=(workers, quiet)) as pool:
             for record in pool.map(run_task, tasks):
                 records.append(record)
                 progress.advance(f"{record['optimizer']} seed {record['seed']} done")
@@ -152,10 +171,20 @@ def _run_all(tasks, workers, quiet):
     return records
 
 
-def _init_worker(workers):
+@contextlib.contextmanager
+def _library_output(quiet):
+    """Libraries' progress bars (NNCF draws rich bars on stdout while it quantizes) go to
+    stderr, beside ours, and nowhere with ``quiet``: stdout keeps the final summary alone."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink if quiet else sys.stderr):
+        yield
+
+
+def _init_worker(workers, quiet):
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    # a worker prints nothing of its own: what libraries print follows _library_output
+    sys.stdout = open(os.devnull, "w") if quiet else sys.stderr
 
 
 @functools.lru_cache(maxsize=4)
@@ -165,7 +194,7 @@ def _dataset(name, data_dir, seed):
 
 def run_task(task, progress=None):
     """Train, export and score one run; reuse ``run.json`` when it is already complete."""
-    config, run_dir, device, precisions, data = task
+    config, run_dir, device, precisions, data, max_accuracy_drop = task
     run_dir = Path(run_dir)
     done = run_dir / RUN_RESULT
     if done.is_file():
@@ -180,7 +209,7 @@ def run_task(task, progress=None):
             progress.show(f"{config.optimizer} seed {config.seed} epoch {epoch}/{config.epochs} {metric}")
 
     record = train_run(config, dataset, out_dir=run_dir, resume=True, on_epoch=on_epoch)
-    record["openvino"] = deploy(run_dir, dataset, record, device, precisions)
+    record["openvino"] = deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop)
     io.write_json(done, record)
     return json.loads(done.read_text())
 
@@ -205,9 +234,14 @@ def _warm_up(config, dataset):
     _WARMED.add((config.model, dataset.name))
 
 
-def deploy(run_dir, dataset, record, device, precisions):
+def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None):
     """Export the run to OpenVINO and score every precision on ``device``.
 
+    Each precision records its test accuracy and loss, the difference from
+    PyTorch and whether it is within test-set noise (``deployed.versus_torch``),
+    and the precision the device really computed in (``execution``, ``runs_in``;
+    for native and bf16 also ``same_as_fp32``: it computed in f32 after all).
+    ``max_accuracy_drop`` turns on NNCF's accuracy control for the INT8 IR.
     A run whose export fails a hop's check is kept, with the reason, like a
     diverged one: one model must not cost the whole comparison."""
     if not precisions:
@@ -216,38 +250,58 @@ def deploy(run_dir, dataset, record, device, precisions):
         return {"skipped": f"diverged at epoch {record['diverged_epoch']}"}
     from descentlab import export
     from descentlab import infer
+    from descentlab.infer import precision as ov_precision
 
+    files = {ov_precision.ir_precision(p) for p in precisions}
     try:
-        manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=precisions,
-                                            data=dataset)
+        manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=files, data=dataset,
+                                            max_accuracy_drop=max_accuracy_drop)
     except ValueError as exc:  # a hop failed its check: report it, keep the comparison going
         return {"skipped": f"{record['optimizer']} seed {record['seed']}: export failed: {exc}"}
+    test = dataset.test
+    packed = record["torch"].get("test_correct")  # train_run's per-example hits (classification)
+    torch_correct = io.unpack_bools(packed) if packed else None
+    torch_acc = record["torch"]["test_accuracy"]
     scores = {}
     for p in precisions:
-        result = infer.evaluate(run_dir / f"model_{p}.xml", dataset.test.x, dataset.test.y,
-                                device=device, task=dataset.task)
-        torch_acc = record["torch"]["test_accuracy"]
+        result = infer.evaluate(run_dir / f"model_{ov_precision.ir_precision(p)}.xml", test.x, test.y,
+                                device=device, precision=p, task=dataset.task, examples=True)
         scores[p] = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
                      "delta_vs_torch": (result["accuracy"] - torch_acc
                                         if result["accuracy"] is not None and torch_acc is not None
-                                        else None)}
+                                        else None),
+                     **deployed.versus_torch(torch_correct, result.get("correct")),
+                     "execution": result["execution"], "runs_in": ov_precision.describe(result["execution"])}
+        if p in ("native", "bf16"):  # the FP32 IR run another way: did it compute anything but f32?
+            scores[p]["same_as_fp32"] = ov_precision.same_as_pinned(result["execution"])
+        if "correct" in result:
+            scores[p]["test_correct"] = io.pack_bools(result["correct"])
     scores["export"] = {"hops": manifest["hops"], "int8": manifest.get("int8")}
     return scores
 
 
 def summarise(config, records, tuning=None):
-    """The whole comparison as results.json stores it, with one summary row per optimizer."""
+    """The whole comparison as results.json stores it, with one summary row per optimizer
+    and the significance verdict (``stats.verdict``: a winner, or the group tied with the best)."""
     summary = []
     for name in config.names:
         runs = [r for r in records if r["optimizer"] == name]
         summary.append(_summary_row(name, runs, config.precisions))
     summary.sort(key=lambda row: _sort_key(row))
+    classified = any(row["test_accuracy_mean"] is not None for row in summary)
+    metric = "test_accuracy_mean" if classified else "test_loss_mean"
+    for row, rank in zip(summary, stats.ranks([r[metric] for r in summary], higher_is_better=classified)):
+        row["rank"] = rank
+    significance = _significance(summary, records, classified)
+    for row in summary:
+        row["tied_with_best"] = row["optimizer"] in significance["tied"]
+        row["p_vs_best"] = significance["p_values"].get(row["optimizer"])
     target = config.target_accuracy
     if target is None:
         target = report.default_target(summary)
     for row in summary:
         runs = [r for r in records if r["optimizer"] == row["optimizer"]]
-        row["epochs_to_target"] = _mean([_epochs_to(r, target) for r in runs])
+        row["epochs_to_target"] = _mean_count([_epochs_to(r, target) for r in runs])
     import torch
 
     return {
@@ -255,12 +309,28 @@ def summarise(config, records, tuning=None):
         "device": config.device, "epochs": config.epochs,
         "batch_size": "full" if config.batch_size is None else config.batch_size,
         "seeds": list(config.seeds), "schedule": config.schedule, "tune_lr": config.tune_lr,
-        "precisions": list(config.precisions), "target_accuracy": target,
+        "tune_epochs": config.tune_epochs if config.tune_lr else None,
+        "precisions": list(config.precisions), "max_accuracy_drop": config.max_accuracy_drop,
+        "target_accuracy": target, "significance": significance,
         "summary": summary, "runs": records, "tuning": tuning,
         "environment": {"torch": torch.__version__, "python": platform.python_version(),
                         "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(),
                         "workers": config.workers, "machine": platform.processor() or platform.machine()},
     }
+
+
+def _significance(summary, records, classified):
+    """``stats.verdict`` on the finished optimizers, best first: per-seed test accuracy
+    (test loss for regression) and, for McNemar, the one seed's per-example hits."""
+    key = "test_accuracy" if classified else "test_loss"
+    finished = [row["optimizer"] for row in summary
+                if row[f"{key}_mean"] is not None and row["diverged_runs"] < row["runs"]]
+    per_seed = {n: {r["seed"]: r["torch"][key] for r in records if r["optimizer"] == n} for n in finished}
+    per_example = {n: io.unpack_bools(r["torch"]["test_correct"]) for n in finished
+                   for r in records if r["optimizer"] == n and "test_correct" in r["torch"]}
+    verdict = stats.verdict(finished, per_seed, per_example if len(per_example) == len(finished) else None)
+    verdict["confidence"] = stats.CONFIDENCE
+    return verdict
 
 
 def _summary_row(name, runs, precisions):
@@ -272,16 +342,49 @@ def _summary_row(name, runs, precisions):
         "runs": len(runs),
         "diverged_runs": sum(r["diverged"] for r in runs),
         "test_accuracy_mean": _mean(accs), "test_accuracy_std": _std(accs),
+        **_interval(accs, [r["torch"] for r in runs]),
         "test_loss_mean": _mean(losses), "test_loss_std": _std(losses),
-        "best_epoch": _mean([r["best_epoch"] for r in runs]),
+        "best_epoch": _mean_count([r["best_epoch"] for r in runs]),
         "seconds_per_epoch": _mean([r["seconds_per_epoch"] for r in runs]),
         "openvino": {},
     }
     for p in precisions:
-        ov = [r["openvino"][p]["test_accuracy"] for r in runs
-              if p in r.get("openvino", {}) and r["openvino"][p]["test_accuracy"] is not None]
-        row["openvino"][p] = {"test_accuracy_mean": _mean(ov), "test_accuracy_std": _std(ov)}
+        entries = [r["openvino"][p] for r in runs if p in r.get("openvino", {})]
+        ov = [e["test_accuracy"] for e in entries if e["test_accuracy"] is not None]
+        row["openvino"][p] = {"test_accuracy_mean": _mean(ov), "test_accuracy_std": _std(ov),
+                              **deployed.summary(entries)}
+    if "fp32" in precisions:
+        for p in precisions:
+            if p != "fp32":
+                row["openvino"][p]["vs_fp32"] = precision_difference(runs, p, "fp32")
     return row
+
+
+def precision_difference(runs, precision, reference):
+    """``precision`` − ``reference`` test accuracy of one optimizer's runs, and whether it is
+    within test-set noise: McNemar's exact test on the per-example hits, pooled over seeds
+    (the question is whether the conversion changes predictions, not the seed)."""
+    pairs = [(r["openvino"][precision]["test_correct"], r["openvino"][reference]["test_correct"])
+             for r in runs if "test_correct" in r.get("openvino", {}).get(precision, {})
+             and "test_correct" in r["openvino"].get(reference, {})]
+    if not pairs:
+        return {"difference": None, "p_value": None, "within_noise": None}
+    a = np.concatenate([io.unpack_bools(x) for x, _ in pairs])
+    b = np.concatenate([io.unpack_bools(y) for _, y in pairs])
+    p = stats.mcnemar_p(a, b)
+    return {"difference": float(a.mean() - b.mean()), "p_value": p, "within_noise": p >= stats.ALPHA}
+
+
+def _interval(accs, torch_results):
+    """The 95 % interval of the test accuracy: over seeds (Student t) with two or more,
+    over the test examples (Clopper-Pearson) with one."""
+    if len(accs) >= 2:
+        return {"test_accuracy_ci": list(stats.mean_ci(accs)), "ci_over": "seeds"}
+    hits = [t["test_correct"] for t in torch_results if "test_correct" in t]
+    if len(accs) == 1 and len(hits) == 1:
+        return {"test_accuracy_ci": list(stats.proportion_ci(io.unpack_bools(hits[0]))),
+                "ci_over": "test examples"}
+    return {"test_accuracy_ci": None, "ci_over": None}
 
 
 def _sort_key(row):
@@ -302,6 +405,12 @@ def _finite(values):
 def _mean(values):
     values = _finite(values)
     return statistics.fmean(values) if values else None
+
+
+def _mean_count(values):
+    """The mean of whole numbers (epochs), kept an integer when it is one."""
+    mean = _mean(values)
+    return int(mean) if mean is not None and mean.is_integer() else mean
 
 
 def _std(values):

@@ -3,7 +3,11 @@
 
 from dataclasses import dataclass, field
 
-PRECISIONS = ("fp32", "fp16", "int8")
+# How each run is deployed on OpenVINO (descentlab/infer/precision.py): fp32, fp16 and int8 are the
+# IR files run in pinned f32; native is the FP32 IR in the device's own default precision (bf16 on
+# CPUs with AVX512-BF16, f16 on GPUs); bf16 only where the device has it, so not by default.
+PRECISIONS = ("fp32", "native", "bf16", "fp16", "int8")
+DEFAULT_PRECISIONS = ("fp32", "native", "fp16", "int8")
 
 
 @dataclass(frozen=True)
@@ -14,7 +18,7 @@ class CompareConfig:
     optimizers: tuple = ()               # () = every registry entry
     epochs: int = 15
     batch_size: int = 32                 # None: full batch
-    seeds: tuple = (0,)
+    seeds: tuple = (0, 1, 2)
     lr: dict = field(default_factory=dict)   # name -> lr override
     tune_lr: bool = False
     tune_epochs: int = 3
@@ -23,7 +27,8 @@ class CompareConfig:
     clip_norm: float = None
     device: str = "CPU"                  # OpenVINO device that scores the exported models
     train_device: str = "cpu"            # torch device that trains them: cpu or cuda
-    precisions: tuple = PRECISIONS
+    precisions: tuple = DEFAULT_PRECISIONS
+    max_accuracy_drop: float = None      # NNCF accuracy control for every INT8 run (0.01 = 1 point)
     data_dir: str = None
     workers: int = 1
     target_accuracy: float = None        # None: chosen from the results (see report)

@@ -1,6 +1,7 @@
 """The main job: train one model per optimizer from the same initial weights and the
 same data order, export each to OpenVINO IR (fp32, fp16, int8), score each on the
-chosen OpenVINO device, and write results.json, report.md and plots into --out.
+chosen OpenVINO device (the FP32 IR also as the device runs it by default: native),
+and write results.json, report.md and plots into --out.
 
 On several processes or machines, each (optimizer, seed) run on one rank, rank 0
 gathering the results:
@@ -17,7 +18,7 @@ HELP = "train one model per optimizer, export to OpenVINO, report who wins"
 
 
 def add_arguments(parser):
-    from descentlab.compare.settings import PRECISIONS, CompareConfig
+    from descentlab.compare.settings import DEFAULT_PRECISIONS, PRECISIONS, CompareConfig
 
     d = CompareConfig()
     parser.add_argument("--dataset", default=d.dataset, help=f"default {d.dataset}")
@@ -33,7 +34,7 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=arguments.batch_size, default=d.batch_size, metavar="B|full",
                         help=f"default {d.batch_size}")
     parser.add_argument("--seeds", type=arguments.int_list, default=d.seeds, metavar="0,1,2",
-                        help="one run per seed; mean ± std over them (default 0)")
+                        help="one run per seed; mean ± std, 95 %% interval and paired tests over them (default 0,1,2)")
     parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[],
                         metavar="NAME=VALUE", help="learning rate of one optimizer (repeatable)")
     parser.add_argument("--tune-lr", action="store_true",
@@ -47,9 +48,15 @@ def add_arguments(parser):
     parser.add_argument("--device", default=d.device, help="OpenVINO device (default CPU)")
     parser.add_argument("--train-device", default=d.train_device,
                         help="torch device that trains the runs: cpu (default) or cuda")
-    parser.add_argument("--precisions", type=arguments.name_list, default=d.precisions, metavar="fp32,fp16,int8",
-                        help=f"IR precisions to export and score (default {','.join(PRECISIONS)}; "
-                             "'none' skips OpenVINO)")
+    parser.add_argument("--precisions", type=arguments.name_list, default=d.precisions,
+                        metavar="fp32,native,fp16,int8",
+                        help=f"how to deploy each run on OpenVINO, among {','.join(PRECISIONS)} (default "
+                             f"{','.join(DEFAULT_PRECISIONS)}; 'none' skips OpenVINO). fp32, fp16, int8: the IR "
+                             "files, computed in pinned f32; native: the FP32 IR in the device's own default "
+                             "precision (bf16 on AVX512-BF16 CPUs, f16 on GPUs); bf16: where the device has it")
+    parser.add_argument("--max-accuracy-drop", type=float, metavar="X",
+                        help="NNCF accuracy control for every run's INT8 step: at most this validation "
+                             "accuracy drop (a fraction, 0.01 = 1 point); the report says which runs needed it")
     parser.add_argument("--target-accuracy", type=float,
                         help="for 'epochs to target' (default: 98%% of the winner's accuracy)")
     parser.add_argument("--data-dir", help="directory holding the dataset files (the only place looked in)")
@@ -67,24 +74,37 @@ def run(args):
 
     from descentlab.compare.runner import run_compare, saved_settings
     from descentlab.compare.settings import CompareConfig
+    from descentlab.errors import UserError
 
-    if args.resume:
-        if not args.out:
-            raise ValueError("--resume needs the --out directory of the comparison to continue")
-        config = dataclasses.replace(saved_settings(args.out), workers=args.workers)
-        results = run_compare(config, args.out, resume=True, quiet=args.quiet)
-        return _print(results, args.out)
     precisions = () if args.precisions == ("none",) else args.precisions
     config = CompareConfig(dataset=args.dataset, model=args.model, model_kwargs=dict(args.model_option),
                            optimizers=args.optimizers, epochs=args.epochs, batch_size=args.batch_size,
                            seeds=args.seeds, lr=dict(args.lr), tune_lr=args.tune_lr,
                            tune_epochs=args.tune_epochs, schedule=args.schedule,
                            schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
-                           device=args.device, train_device=args.train_device, precisions=precisions, data_dir=args.data_dir,
+                           device=args.device, train_device=args.train_device, precisions=precisions,
+                           max_accuracy_drop=args.max_accuracy_drop, data_dir=args.data_dir,
                            workers=args.workers, target_accuracy=args.target_accuracy)
+    if args.resume:
+        if not args.out:
+            raise ValueError("--resume needs the --out directory of the comparison to continue")
+        given = [_flag(f.name) for f in dataclasses.fields(config)
+                 if f.name != "workers" and getattr(config, f.name) != getattr(CompareConfig(), f.name)]
+        if given:
+            raise UserError(f"--resume continues with the settings saved in {args.out}/compare.json; "
+                            f"leave out {', '.join(given)} (or start a new comparison in another --out)")
+        config = dataclasses.replace(saved_settings(args.out), workers=args.workers)
+        results = run_compare(config, args.out, resume=True, quiet=args.quiet)
+        return _print(results, args.out)
     model = args.model.replace(":", "-").replace(".", "-")
     out = args.out or f"runs/compare-{args.dataset}-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     return _print(run_compare(config, out, quiet=args.quiet), out)
+
+
+def _flag(field):
+    """The command-line flag that sets a ``CompareConfig`` field."""
+    return {"model_kwargs": "--model-option", "schedule_kwargs": "--schedule-option",
+            "lr": "--lr"}.get(field, "--" + field.replace("_", "-"))
 
 
 def _print(results, out):

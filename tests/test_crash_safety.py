@@ -1,0 +1,121 @@
+"""SIGKILL `descentlab compare` at random moments of every stage, resume, and get the
+uninterrupted run's results; after every kill, no file of the output is half-written.
+
+Each kill is exact rather than timed: a small driver runs the command line with one
+function wrapped so that its n-th call SIGKILLs the process (no cleanup, no
+``finally``, like a power cut or the OOM killer). n is drawn at random for each
+stage; the seed is in the test's name so a failure can be replayed.
+"""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+
+from descentlab.cli import main
+
+SEED = 20261130
+ARGS = ["compare", "--model", "logreg", "--optimizers", "sgd", "--epochs", "2", "--batch-size", "64",
+        "--seeds", "0", "--precisions", "fp32,int8", "--quiet"]
+
+# The kills in pipeline order, each at a random call of the function named. Every
+# resumed process still has work of the next stage to do (an export killed is redone,
+# and the report is rewritten on every resume), so every stage is hit.
+# (stage, "module:attribute", the largest call number drawn)
+KILLS = [
+    ("training", "descentlab.train.run:_train_epoch", 2),            # epoch 1 or 2
+    ("export", "descentlab.export.pipeline:to_openvino", 1),         # the ONNX file is in staging
+    ("openvino evaluation", "descentlab.infer:evaluate", 2),         # fp32 or int8 scoring
+    ("any file write", "os:replace", 12),                            # the rename of any write: export, run.json, ...
+    ("report writing", "descentlab.compare.plots:_save", 5),         # one of the 5 figures
+]
+
+DRIVER = """
+import importlib, os, signal, sys
+target, nth = sys.argv[1], int(sys.argv[2])
+module, name = target.split(":")
+owner = importlib.import_module(module)
+real = getattr(owner, name)
+calls = [0]
+def dying(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+setattr(owner, name, dying)
+from descentlab.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+# Fields that legitimately differ between two runs of the same comparison: wall-clock
+# seconds, and the environment (thread count) of the process that wrote the summary.
+TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "seconds", "environment"}
+
+
+def without_timing(value):
+    if isinstance(value, dict):
+        return {k: without_timing(v) for k, v in value.items() if k not in TIMING_KEYS}
+    if isinstance(value, list):
+        return [without_timing(v) for v in value]
+    return value
+
+
+def assert_nothing_half_written(out):
+    """Every file a reader would open is complete; temporary files are the only other kind."""
+    import onnx
+    import openvino as ov
+    import torch
+
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        if any(part.startswith(".") for part in path.relative_to(out).parts):
+            continue  # an atomic write's temporary file or an export's staging directory
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+        elif path.suffix == ".png":
+            data = path.read_bytes()
+            assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82"), path
+        elif path.suffix == ".md":
+            assert "## Hyperparameters" in path.read_text(), path   # the report's last section
+        elif path.suffix == ".pt":
+            torch.load(path, weights_only=True)
+        elif path.suffix == ".onnx":
+            onnx.checker.check_model(onnx.load(path))
+        elif path.suffix == ".xml":
+            ElementTree.parse(path)
+            ov.Core().read_model(path)  # also checks the .bin holds every weight the .xml names
+        elif path.suffix == ".bin":
+            assert path.with_suffix(".xml").is_file(), f"{path} without its .xml"
+        else:
+            pytest.fail(f"unexpected file {path}")
+
+
+def compare(argv, cwd, kill_at=None):
+    command = [sys.executable, "-c", DRIVER, *kill_at] if kill_at else [sys.executable, "-m", "descentlab"]
+    return subprocess.run([*command, *argv], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_sigkill_at_random_moments_then_resume_gives_the_same_results(tmp_path):
+    rng = random.Random(SEED)
+    assert main([*ARGS, "--out", str(tmp_path / "reference")]) == 0   # uninterrupted, in this process
+
+    out = tmp_path / "killed"
+    for number, (stage, target, calls) in enumerate(KILLS):
+        nth = rng.randint(1, calls)
+        argv = [*ARGS, "--out", str(out)] if number == 0 else ["compare", "--out", str(out), "--resume", "--quiet"]
+        run = compare(argv, tmp_path, kill_at=[target, str(nth)])
+        assert run.returncode == -signal.SIGKILL, f"not killed during {stage} (call {nth}): {run.stderr}"
+        assert_nothing_half_written(out)
+    finished = compare(["compare", "--out", str(out), "--resume", "--quiet"], tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    assert_nothing_half_written(out)
+
+    expected = json.loads((tmp_path / "reference" / "results.json").read_text())
+    got = json.loads((out / "results.json").read_text())
+    assert without_timing(got) == without_timing(expected)
+    # the same files, and no temporary left behind by the kills
+    files = [sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()) for d in (out, tmp_path / "reference")]
+    assert files[0] == files[1]
