@@ -36,8 +36,8 @@ def compare_fmnist():
     data = _load("compare_fmnist_cnn.json")
     target = data["settings"]["target_accuracy"]
     lines = [f"| rank | optimizer | lr | PyTorch test acc. | test loss | epochs to {_pct(target, 1)} val. "
-             "| OpenVINO FP32 | FP16 | INT8 | INT8 − FP32 (points) | s / epoch |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| OpenVINO FP32 | FP16 | INT8 | INT8 − FP32 (points) |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for rank, row in enumerate(data["rows"], 1):
         ov = row["openvino"]
         delta = (None if ov.get("int8") is None or ov.get("fp32") is None else 100 * (ov["int8"] - ov["fp32"]))
@@ -45,7 +45,7 @@ def compare_fmnist():
         lines.append(f"| {rank} | {row['optimizer']} | {row['lr']:g} | {row['test_accuracy']:.4f} "
                      f"| {row['test_loss']:.3f} | {'—' if epochs is None else f'{epochs:g}'} "
                      f"| {_num(ov.get('fp32'), '.4f')} | {_num(ov.get('fp16'), '.4f')} "
-                     f"| {_num(ov.get('int8'), '.4f')} | {_num(delta, '+.2f')} | {row['seconds_per_epoch']:.1f} |")
+                     f"| {_num(ov.get('int8'), '.4f')} | {_num(delta, '+.2f')} |")
     hops = {}
     for row in data["rows"]:
         for stage, diff in row["max_abs_diff"].items():
@@ -82,8 +82,9 @@ def optimizer_step():
     fused = {r["optimizer"]: r["ours_vs_torch_fused"] for r in data["results"]
              if r["set"] == "5M" and r.get("ours_vs_torch_fused") is not None}
     order = [n for n in ("adam", "adamw", "amsgrad", "adagrad", "sgd") if n in fused]
+    ratios = [fused[n] for n in order]
     return (f"On 5M parameters in 40 tensors (`benchmarks/results/optimizer_step.json`), our fused step takes "
-            f"{min(fused.values()):.2f}–{max(fused.values()):.2f}× the time of torch's fused C++ kernel ("
+            f"{min(ratios):.2f}–{max(ratios):.2f}× the time of torch's fused C++ kernel ("
             + ", ".join(f"{n} {fused[n]:.2f}" for n in order) + ").")
 
 
@@ -101,9 +102,47 @@ def export_seconds():
             "(`python3 benchmarks/export.py`, measured under load).")
 
 
-BLOCKS = {"compare-fmnist": compare_fmnist, "inference": inference, "optimizer-step": optimizer_step,
+def precision_fmnist():
+    data = _load("precision_fmnist.json")
+    order = ("fp32", "native", "fp16", "int8")
+    runs_in = data["compare"][0]["openvino"]["native"]["runs_in"]
+    lines = [f"| optimizer | PyTorch | FP32 | NATIVE ({runs_in}) | FP16 | INT8 | INT8 flips vs PyTorch "
+             "(right→wrong / wrong→right) |", "|---|---|---|---|---|---|---|"]
+    for row in data["compare"]:
+        cells = []
+        for p in order:
+            r = row["openvino"][p]
+            noise = "within noise" if r["within_noise"] else "beyond noise"
+            cells.append(f"{r['test_accuracy']:.4f} ({100 * r['delta_vs_torch']:+.2f}, {noise})")
+        flips = row["openvino"]["int8"]["flips"]
+        lines.append(f"| {row['optimizer']} | {row['torch_test_accuracy']:.4f} | " + " | ".join(cells)
+                     + f" | {flips['right_to_wrong']} / {flips['wrong_to_right']}, "
+                       f"p = {row['openvino']['int8']['mcnemar_p']:.2g} |")
+    needed = [r["optimizer"] for r in data["compare"] if r["int8"]["accuracy_control_needed"]]
+    lines += ["", f"INT8 accuracy control (`--max-accuracy-drop {data['compare'][0]['int8']['max_accuracy_drop']:g}`) "
+                  f"was needed by: {', '.join(needed) or 'none'}. Every row of `descentlab bench` on the Adam run "
+                  "ran in " + ", ".join(sorted({f"{next(iter(r['execution'].values()))}" for r in data["bench"]["rows"]}))
+                  + f" on {data['cpu']['name']} ({', '.join(data['cpu']['flags'])})."]
+    return "\n".join(lines)
+
+
+def distributed():
+    data = _load("distributed.json")
+    load = data["environment"]["load_average_before"][0]
+    lines = [f"Measured under a load average of {load:.0f} on {data['environment']['cpu_count']} cores "
+             f"(`python benchmarks/distributed.py {' '.join(data['settings'])}`: the digits comparison of all "
+             "17 optimizers):", "",
+             "| launch | wall s | sum of the runs' training s | largest difference from one process |",
+             "|---|---:|---:|---:|"]
+    for name, launch in data["launches"].items():
+        lines.append(f"| {name} | {launch['wall_seconds']:.1f} | {launch['train_seconds_sum']:.1f} "
+                     f"| {launch['max_difference_vs_one_process']:.2g} |")
+    return "\n".join(lines)
+
+
+BLOCKS = {"compare-fmnist": compare_fmnist, "precision-fmnist": precision_fmnist, "distributed": distributed, "inference": inference, "optimizer-step": optimizer_step,
           "batching": batching, "export-seconds": export_seconds}
-PATTERN = re.compile(r"(<!-- figures (?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- /figures (?P=name) -->)", re.S)
+PATTERN = re.compile(r"<!-- figures (?P<name>[\w-]+) -->\n(?:(?P<body>.*?)\n)?<!-- /figures (?P=name) -->", re.S)
 
 
 def render(readme):
@@ -116,10 +155,10 @@ def render(readme):
     changed = []
 
     def replace(match):
-        body = BLOCKS[match.group("name")]()
+        name, body = match.group("name"), BLOCKS[match.group("name")]()
         if body != match.group("body"):
-            changed.append(match.group("name"))
-        return match.group(1) + body + match.group(4)
+            changed.append(name)
+        return f"<!-- figures {name} -->\n{body}\n<!-- /figures {name} -->"
 
     return PATTERN.sub(replace, readme), changed
 
