@@ -76,7 +76,7 @@ def test_the_command_line_takes_a_model_factory_from_the_working_directory(tmp_p
 
 
 def test_the_wheel_installs_exactly_one_top_level_name(tmp_path):
-    result = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    result = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                   "-w", str(tmp_path), str(ROOT)], tmp_path)
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("descentlab-*.whl")

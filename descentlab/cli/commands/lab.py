@@ -1,0 +1,169 @@
+"""The course labs: loss landscapes, optimizer trajectories, curvature and the lecture experiments.
+
+  descentlab lab landscapes [--json]
+  descentlab lab trajectories --landscape L --optimizers a,b [--steps N] [--start X,Y] [--lr NAME=V ...] --out DIR
+  descentlab lab hessian --dataset D --model M [--checkpoint CKPT] [--json]
+  descentlab lab list [--json]
+  descentlab lab run NAME|all --out DIR [--fast]
+
+``lab run`` exits 1 when an experiment's claim does not hold in this run.
+Each action is one entry of ``ACTIONS`` below (its help, a function adding
+its arguments, a function running it); the work is done in ``descentlab.labs``.
+"""
+
+from descentlab.cli import arguments
+
+HELP = "landscapes, trajectories, curvature and the lecture experiments"
+
+
+def _start(text):
+    """``X,Y`` as two floats (finite or not: the landscape says whether it is acceptable)."""
+    import argparse
+
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return float(parts[0]), float(parts[1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y (two numbers), got {text!r}") from None
+
+
+def _json_flag(parser):
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _landscapes(args):
+    from descentlab.cli.table import format_table, to_json
+    from descentlab.labs import landscapes
+
+    rows = landscapes.describe()
+    if args.json:
+        print(to_json(rows))
+        return 0
+    shown = [[r["name"], r["formula"], f"{r['xlim']} x {r['ylim']}", r["start"],
+              "; ".join(f"({x:.4g}, {y:.4g})" for x, y in r["minima"]) or "none"] for r in rows]
+    print(format_table(["name", "f", "frame", "default start", "minima"], shown))
+    return 0
+
+
+def _trajectories_args(parser):
+    parser.add_argument("--landscape", required=True, help="see `descentlab lab landscapes`")
+    parser.add_argument("--optimizers", required=True, type=arguments.name_list, help="a,b,c (registry names)")
+    parser.add_argument("--steps", type=arguments.positive_int, default=200)
+    parser.add_argument("--start", type=_start, metavar="X,Y",
+                        help="default: the landscape's start; write --start=-1,2 when X is negative")
+    parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[], metavar="NAME=V",
+                        help="learning rate of one optimizer (repeatable); otherwise its registry default")
+    parser.add_argument("--tol", type=arguments.positive_float, default=1e-3,
+                        help="distance to the minimum that counts as reached (default 1e-3)")
+    parser.add_argument("--no-gif", action="store_true", help="skip the animation")
+    parser.add_argument("--out", required=True, help="output directory")
+
+
+def _trajectories(args):
+    from descentlab.labs import landscapes, trajectories
+
+    land = landscapes.get(args.landscape)
+    specs = trajectories.specs_from(args.optimizers, dict(args.lr))
+    paths = trajectories.run(land, specs, start=args.start, steps=args.steps)
+    result = trajectories.write(args.out, land, paths, tol=args.tol, gif=not args.no_gif)
+    for p in result["paths"]:
+        state = "diverged" if p["diverged"] else (
+            f"left the frame at step {p['left_frame_at']}" if p["left_frame_at"] is not None else
+            f"distance to minimum {p['distance_to_minimum']:.3g}" if p["distance_to_minimum"] is not None
+            else f"loss {p['final_loss']:.4g}")
+        print(f"{p['label']}: {state}")
+    print(f"wrote {args.out}/trajectories.png, .gif, .json")
+    return 0
+
+
+def _hessian_args(parser):
+    parser.add_argument("--dataset", required=True, help="see `descentlab datasets`")
+    parser.add_argument("--model", required=True, help="see `descentlab train --help`")
+    parser.add_argument("--checkpoint", help="measure at this checkpoint's weights (default: initial weights)")
+    parser.add_argument("--samples", type=arguments.positive_int, default=2048,
+                        help="training examples the loss is taken over (default 2048)")
+    parser.add_argument("--data-dir", help="directory holding the dataset files")
+    _json_flag(parser)
+
+
+def _hessian(args):
+    from descentlab.cli.table import to_json
+    from descentlab.labs import hessian
+
+    r = hessian.model_curvature(args.dataset, args.model, checkpoint=args.checkpoint,
+                                samples=args.samples, data_dir=args.data_dir)
+    if args.json:
+        print(to_json(r))
+        return 0
+    print(f"{args.model} on {args.dataset} ({r['samples']} examples, {r['parameters']} parameters, "
+          f"loss {r['loss']:.4f}), Hessian by {r['method']}:")
+    print(f"  lambda_max     {r['lambda_max']:.6g}   (power iteration: {r['lambda_max_power']:.6g}, "
+          f"{r['power_iterations']} HVPs)")
+    if r["lambda_min"] is not None:
+        print(f"  lambda_min     {r['lambda_min']:.6g}")
+        print(f"  kappa          {r['kappa']:.6g}   (over the eigenvalues > 1e-10 lambda_max: "
+              f"{r['kappa_nonzero']:.6g}; {r['null_directions']} left out)")
+    print(f"  alpha*         {r['alpha_star']:.6g}   (g'g / g'Hg)")
+    print(f"  lr < 2/lambda_max = {r['lr_bound']:.6g}")
+    return 0
+
+
+def _list(args):
+    from descentlab.cli.table import format_table, to_json
+    from descentlab.labs import experiments
+
+    rows = experiments.describe()
+    if args.json:
+        print(to_json(rows))
+        return 0
+    print(format_table(["name", "claim", "lecture"], [[r["name"], r["title"], r["lecture"]] for r in rows]))
+    return 0
+
+
+def _run_args(parser):
+    parser.add_argument("name", help="an experiment of `descentlab lab list`, or all")
+    parser.add_argument("--out", required=True, help="output directory (all: one sub-directory each)")
+    parser.add_argument("--fast", action="store_true", help="fewer steps and epochs (the claims still hold)")
+
+
+def _run(args):
+    import time
+
+    from descentlab.labs import experiments
+
+    def report(result):
+        verdict = "claim holds" if result["claim_holds"] else "CLAIM FAILS"
+        print(f"{result['experiment']}: {verdict} ({result['seconds']:.1f} s)", flush=True)
+
+    began = time.perf_counter()
+    if args.name == "all":
+        results = experiments.run_all(args.out, fast=args.fast, on_done=report)
+    else:
+        results = [experiments.run(args.name, args.out, fast=args.fast)]
+        report(results[0])
+    print(f"wrote {args.out} in {time.perf_counter() - began:.1f} s")
+    return 0 if all(r["claim_holds"] for r in results) else 1
+
+
+# name -> (help, add the action's arguments, run it)
+ACTIONS = {
+    "landscapes": ("list the 2-D loss landscapes", _json_flag, _landscapes),
+    "trajectories": ("run optimizers on a landscape: PNG, GIF and JSON", _trajectories_args, _trajectories),
+    "hessian": ("curvature of a model's loss: lambda_max, lambda_min, kappa, alpha*", _hessian_args, _hessian),
+    "list": ("list the lecture experiments", _json_flag, _list),
+    "run": ("run one lecture experiment, or all", _run_args, _run),
+}
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, (help_text, add, run_action) in ACTIONS.items():
+        action = sub.add_parser(name, help=help_text, description=help_text)
+        add(action)
+        action.set_defaults(run_action=run_action)
+
+
+def run(args):
+    return args.run_action(args)
