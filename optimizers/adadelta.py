@@ -20,10 +20,11 @@ from .base import LectureOptimizer, count_step, count_steps, new_step_counter, z
 
 
 class Adadelta(LectureOptimizer):
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False,
-                 foreach=None):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize, foreach=foreach))
+                                      foreach=foreach, capturable=capturable, maximize=maximize,
+                                      differentiable=differentiable))
 
     def init_state(self, param, group):
         return {
@@ -37,7 +38,7 @@ class Adadelta(LectureOptimizer):
         rho, eps = group["rho"], group["eps"]
         Eg2, Edx2 = state["square_avg"], state["acc_delta"]
         Eg2.mul_(rho).addcmul_(grad, grad, value=1 - rho)
-        dx = Edx2.add(eps).sqrt_().div_(Eg2.add(eps).sqrt_()).mul_(grad)
+        dx = (Edx2 + eps).sqrt() / (Eg2 + eps).sqrt() * grad
         Edx2.mul_(rho).addcmul_(dx, dx, value=1 - rho)
         param.add_(dx, alpha=-group["lr"])
 

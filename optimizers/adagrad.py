@@ -14,22 +14,28 @@ numbers and state keys ``step``, ``sum``).
 ``update_group`` (used unless ``foreach=False``) is the same step with
 ``torch._foreach_*`` ops over many tensors; ``fused=True`` runs
 ``_adagrad_kernel``, the step compiled into one pass over each tensor
-(base.py, ``compiled``).
+(fused.py). Sparse gradients (``nn.Embedding(sparse=True)``) update only the
+rows they touch, as in torch.
 """
 
 import torch
 
 from .adaptive import denominator, foreach_denominator
-from .base import LectureOptimizer, compiled, count_step, count_steps, decayed_grad, new_step_counter
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter
+from .fused import decay_coefficients, kernel_for, kernel_grad
 
 
 class Adagrad(LectureOptimizer):
+    supports_sparse = True
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, *, maximize=False, eps_in_sqrt=False, foreach=None, fused=None):
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None,
+                 eps_in_sqrt=False):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize, eps_in_sqrt=eps_in_sqrt,
-                                      foreach=foreach, fused=fused))
+                                      eps=eps, foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, fused=fused,
+                                      eps_in_sqrt=eps_in_sqrt))
 
     def init_state(self, param, group):
         return {
@@ -42,8 +48,17 @@ class Adagrad(LectureOptimizer):
         t = count_step(state)
         lr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
         G = state["sum"]
+        if grad.is_sparse:
+            _sparse_update(param, grad, G, lr, group)
+            return
         G.addcmul_(grad, grad, value=1)
         param.addcdiv_(grad, denominator(G, group["eps"], group["eps_in_sqrt"]), value=-lr)
+
+    @staticmethod
+    def prepare_grad(param, group):
+        if param.grad.is_sparse and group["weight_decay"] != 0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        return LectureOptimizer.prepare_grad(param, group)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
@@ -53,11 +68,24 @@ class Adagrad(LectureOptimizer):
         torch._foreach_addcdiv_(params, grads, denom, [-lr for lr in _decayed_lrs(ts, group)])
 
     def update_fused(self, params, grads, states, group):
+        sums = [state["sum"] for state in states]
+        kernel = kernel_for(_adagrad_kernel, params, grads, sums)
+        if kernel is None:
+            return False
         lrs = torch.tensor(_decayed_lrs(count_steps(states), group), dtype=torch.float64)
-        compiled(_adagrad_kernel)(
-            params, grads, [state["sum"] for state in states], lrs, eps=group["eps"],
-            eps_in_sqrt=group["eps_in_sqrt"], weight_decay=group["weight_decay"],
-            maximize=group["maximize"])
+        eps = (group["eps"], 0.0) if group["eps_in_sqrt"] else (0.0, group["eps"])
+        kernel(params, grads, sums, lrs, torch.tensor([*decay_coefficients(group), *eps], dtype=torch.float64))
+        return True
+
+
+def _sparse_update(param, grad, G, lr, group):
+    """The update on the rows a sparse gradient touches (``nn.Embedding(sparse=True)``),
+    as torch.optim.Adagrad: the other rows of w and G do not change."""
+    grad = grad.coalesce()    # the update is not linear in g: one value per index
+    indices, values = grad._indices(), grad._values()
+    G.add_(torch.sparse_coo_tensor(indices, values * values, grad.shape, check_invariants=False))
+    denom = denominator(G.sparse_mask(grad)._values(), group["eps"], group["eps_in_sqrt"])
+    param.add_(torch.sparse_coo_tensor(indices, values / denom, grad.shape, check_invariants=False), alpha=-lr)
 
 
 def _decayed_lrs(ts, group):
@@ -65,12 +93,12 @@ def _decayed_lrs(ts, group):
     return [group["lr"] / (1 + (t - 1) * group["lr_decay"]) for t in ts]
 
 
-def _adagrad_kernel(params, grads, sums, lrs, *, eps, eps_in_sqrt, weight_decay, maximize):
-    """``update`` for every tensor, written for torch.compile (lrs is a tensor,
-    so that a new lr or step does not recompile)."""
+def _adagrad_kernel(params, grads, sums, lrs, hyper):
+    """``update`` for every tensor, written for torch.compile (fused.py): lrs
+    holds each tensor's decayed lr, hyper the group's ``kernel_grad``
+    coefficients and eps inside and outside the square root (one of them 0)."""
+    sign, l2, shrink, eps_inside, eps_outside = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
     for i, (param, grad, G) in enumerate(zip(params, grads, sums)):
-        grad = decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay,
-                            decoupled=False, shrink=None)
+        grad = kernel_grad(param, grad, sign, l2, shrink)
         G.addcmul_(grad, grad, value=1)
-        denom = (G + eps).sqrt() if eps_in_sqrt else G.sqrt() + eps
-        param.sub_(grad / denom * lrs[i])
+        param.sub_(grad / ((G + eps_inside).sqrt() + eps_outside) * lrs[i])

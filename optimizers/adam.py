@@ -25,25 +25,27 @@ the same step over many tensors with ``torch._foreach_*`` ops, with the bias
 corrections folded into two scalars so each tensor is read the fewest times:
 sqrt(v) / c2 + eps = (sqrt(v) + eps * c2) / c2, with c2 = sqrt(1 - beta2^t).
 ``fused=True`` runs ``_adam_kernel``, the same step compiled into one pass
-over each tensor (base.py, ``compiled``).
+over each tensor (fused.py).
 """
 
 import torch
 
 from .adaptive import (bias_corrections, denominator, folded_eps, folded_step_size,
-                       foreach_denominator, foreach_moments)
-from .base import LectureOptimizer, compiled, count_step, count_steps, decayed_grad, new_step_counter, zeros
+                       foreach_denominator, foreach_moments, running_max_)
+from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
+from .fused import decay_coefficients, kernel_for, kernel_grad
 
 
 class Adam(LectureOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, bias_correction=True, *, maximize=False, eps_in_sqrt=False,
-                 decoupled_weight_decay=False, foreach=None, fused=None):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False,
+                 bias_correction=True, eps_in_sqrt=False):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, bias_correction=bias_correction,
-                                      maximize=maximize, eps_in_sqrt=eps_in_sqrt,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      foreach=foreach, fused=fused))
+                                      amsgrad=amsgrad, foreach=foreach, maximize=maximize,
+                                      capturable=capturable, differentiable=differentiable,
+                                      fused=fused, decoupled_weight_decay=decoupled_weight_decay,
+                                      bias_correction=bias_correction, eps_in_sqrt=eps_in_sqrt))
 
     def init_state(self, param, group):
         state = {"step": new_step_counter(param), "exp_avg": zeros(param), "exp_avg_sq": zeros(param)}
@@ -58,8 +60,7 @@ class Adam(LectureOptimizer):
         m.lerp_(grad, 1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         if group["amsgrad"]:
-            torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
+            v = running_max_(state["max_exp_avg_sq"], v)
         # m^ = m / c1, sqrt(v^) = sqrt(v) / c2
         c1, c2 = bias_corrections(t, group["betas"]) if group["bias_correction"] else (1.0, 1.0)
         denom = denominator(v, group["eps"], group["eps_in_sqrt"], correction=c2)
@@ -77,17 +78,17 @@ class Adam(LectureOptimizer):
         torch._foreach_addcdiv_(params, ms, denom, step_sizes)
 
     def update_fused(self, params, grads, states, group):
-        ts = count_steps(states)
-        step_sizes, eps_terms = _folded_scalars(ts, group)
-        shrink = 1 - group["lr"] * group["weight_decay"]
-        coefs = torch.tensor([(s, e, shrink) for s, e in zip(step_sizes, eps_terms)], dtype=torch.float64)
-        beta1, beta2 = group["betas"]
+        ms, vs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
         v_maxes = [state["max_exp_avg_sq"] for state in states] if group["amsgrad"] else None
-        compiled(_adam_kernel)(
-            params, grads, [state["exp_avg"] for state in states],
-            [state["exp_avg_sq"] for state in states], v_maxes, coefs, beta1=beta1, beta2=beta2,
-            weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"],
-            maximize=group["maximize"], eps_in_sqrt=group["eps_in_sqrt"])
+        kernel = kernel_for(_adam_kernel, params, grads, ms, vs, v_maxes)
+        if kernel is None:
+            return False
+        step_sizes, eps_terms = _folded_scalars(count_steps(states), group)
+        zeros_ = [0.0] * len(eps_terms)
+        inside, outside = (eps_terms, zeros_) if group["eps_in_sqrt"] else (zeros_, eps_terms)
+        kernel(params, grads, ms, vs, v_maxes, torch.tensor([step_sizes, inside, outside], dtype=torch.float64),
+               torch.tensor([*decay_coefficients(group), *group["betas"]], dtype=torch.float64))
+        return True
 
 
 def _folded_scalars(ts, group):
@@ -102,18 +103,17 @@ def _folded_scalars(ts, group):
     return step_sizes, eps_terms
 
 
-def _adam_kernel(params, grads, ms, vs, v_maxes, coefs, *, beta1, beta2, weight_decay, decoupled,
-                 maximize, eps_in_sqrt):
-    """``update`` for every tensor, written for torch.compile: coefs[i] holds
-    tensor i's step size, eps term and decoupled-decay factor (tensors, so that
-    a new lr or step does not recompile)."""
+def _adam_kernel(params, grads, ms, vs, v_maxes, coefs, hyper):
+    """``update`` for every tensor, written for torch.compile (fused.py):
+    coefs holds each tensor's folded step size, eps inside and eps outside the
+    square root (one of them 0), hyper the group's ``kernel_grad``
+    coefficients, beta1 and beta2."""
+    sign, l2, shrink, beta1, beta2 = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
     for i, (param, grad, m, v) in enumerate(zip(params, grads, ms, vs)):
-        step_size, eps_term, shrink = coefs[i, 0], coefs[i, 1], coefs[i, 2]
-        grad = decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay,
-                            decoupled=decoupled, shrink=shrink)
-        m.lerp_(grad, 1 - beta1)
-        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        step_size, eps_inside, eps_outside = coefs[0, i], coefs[1, i], coefs[2, i]
+        grad = kernel_grad(param, grad, sign, l2, shrink)
+        m.add_((grad - m) * (1 - beta1))
+        v.mul_(beta2).add_(grad * grad * (1 - beta2))
         if v_maxes is not None:
             v = v_maxes[i].copy_(torch.maximum(v_maxes[i], v))
-        denom = (v + eps_term).sqrt() if eps_in_sqrt else v.sqrt() + eps_term
-        param.add_(m / denom * step_size)
+        param.add_(m / ((v + eps_inside).sqrt() + eps_outside) * step_size)

@@ -18,6 +18,7 @@ is named here so that a fix lands once:
 
 * ``denominator``: sqrt(v^) + eps, or sqrt(v^ + eps) with ``eps_in_sqrt``
   (the CS7015 code's ``np.sqrt(v + eps)``), for one tensor;
+* ``running_max_``: AMSGrad's running maximum of v;
 * ``foreach_moments`` and ``foreach_denominator``: Adam's two moving averages
   and the denominator over a list of tensors (``torch._foreach_*`` ops).
 """
@@ -45,11 +46,21 @@ def folded_eps(eps, c2, eps_in_sqrt=False):
 
 def denominator(v, eps, eps_in_sqrt=False, correction=1.0):
     """sqrt(v^) + eps, or sqrt(v^ + eps) with ``eps_in_sqrt``, where
-    v^ = v / correction^2 (``correction`` is c2 for a bias-corrected v). A new tensor."""
+    v^ = v / correction^2 (``correction`` is c2 for a bias-corrected v). A new
+    tensor, computed out of place so that autograd can differentiate it
+    (``differentiable=True``)."""
     if eps_in_sqrt:
-        return v.div(correction ** 2).add_(eps).sqrt_()
+        return (v / correction ** 2 + eps).sqrt()
     root = v.sqrt()
-    return (root if correction == 1 else root.div_(correction)).add_(eps)
+    return (root if correction == 1 else root / correction) + eps
+
+
+def running_max_(v_max, v):
+    """AMSGrad's v_max <- max(v_max, v), in place; returns v_max. When autograd
+    records the step (``differentiable=True``) the maximum reads a copy of the
+    old v_max, which the in-place write would otherwise change under it."""
+    recorded = torch.is_grad_enabled() and (v.requires_grad or v_max.requires_grad)
+    return v_max.copy_(torch.maximum(v_max.clone() if recorded else v_max, v))
 
 
 def foreach_moments(states, first, second, betas):

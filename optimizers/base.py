@@ -29,11 +29,12 @@ small tensors still share one call.
 
 A subclass may also add ``update_fused(params, grads, states, group)``, used
 when the group says ``fused=True`` (torch.optim's flag, for Adam, AdamW, SGD
-and Adagrad): the whole group in one ``torch.compile``d kernel (see
-``compiled``) that reads and writes each element once, like torch's fused CPU
-kernels. It receives the raw ``.grad`` tensors and applies ``maximize`` and
-weight decay itself (``decayed_grad``, the function the readable path uses),
-so that they fuse too.
+and Adagrad): the whole group in one ``torch.compile``d kernel (fused.py)
+that reads and writes each element once, like torch's fused CPU kernels. It
+receives the raw ``.grad`` tensors and applies ``maximize`` and weight decay
+itself (``fused.kernel_grad``, ``prepare_grad`` with numbers for options), so
+that they fuse too. It returns False, before changing anything, when fused.py refuses
+one more compile; the group then takes the fast path.
 
 This class owns the rest: argument checks (``ValueError`` naming the
 argument), param groups, lazy state, skipping parameters whose ``.grad`` is
@@ -43,12 +44,32 @@ the update, Loshchilov & Hutter), and closures.
 
 The order of those operations is torch.optim's: the gradient is negated for
 ``maximize`` first, then the L2 term is added, so our numbers match theirs.
+
+What makes a subclass a drop-in for its torch.optim twin, also owned here:
+
+* a 1-element tensor is accepted wherever a number is (``lr=torch.tensor(0.01)``);
+  the update reads its value at each step;
+* complex parameters: each complex tensor, its gradient and its complex state
+  are created and updated through their real views (``torch.view_as_real``),
+  as torch does: a complex number counts as two reals (Rprop's first step
+  size is lr + lr*i) and the state stays complex;
+* sparse gradients (``nn.Embedding(sparse=True)``) for classes that set
+  ``supports_sparse`` (SGD, Adagrad); their groups take the readable path;
+* ``differentiable=True``: the step runs with autograd on and on the readable
+  path, so the update is differentiable through the parameters (torch's
+  meaning; torch's errors for ``fused`` or ``foreach=True`` with it);
+* ``capturable=True``: torch's AssertionError on a device without CUDA-graph
+  support (the CPU), at the first step, as torch;
+* a ``step`` (or NAdam ``mu_product``) saved as a Python number by old torch
+  versions becomes a tensor on load.
 """
 
-import functools
 import math
+import warnings
 
 import torch
+# torch's own checks, so that ours fail where and as torch's do
+from torch.optim.optimizer import _device_dtype_check_for_fused, _get_capturable_supported_devices
 
 # Hyperparameters with the same meaning in every optimizer, checked wherever
 # they appear in a group: name -> (test, what the value must be).
@@ -56,7 +77,7 @@ _CHECKS = {
     "lr": (lambda v: v >= 0, "a number >= 0"),
     "eps": (lambda v: v >= 0, "a number >= 0"),
     "weight_decay": (lambda v: v >= 0, "a number >= 0"),
-    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "momentum": (lambda v: v >= 0, "a number >= 0"),
     "dampening": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "rho": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "alpha": (lambda v: 0 <= v <= 1, "in [0, 1]"),
@@ -72,8 +93,28 @@ def check(name, value, ok, requirement):
 
 
 def _check_number(name, value, test, requirement):
+    if torch.is_tensor(value):
+        check(name, value, value.numel() == 1, "a number or a 1-element tensor")
+        value = value.item()
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     check(name, value, is_number and math.isfinite(value) and test(value), requirement)
+
+
+def value_of(x):
+    """A hyperparameter as a Python number (a 1-element tensor gives its value)."""
+    return x.item() if torch.is_tensor(x) else x
+
+
+def _plain(group):
+    """``group`` itself, or a copy in which 1-element tensor hyperparameters
+    (``lr``, ``betas``, ...) are numbers: the updates read them as numbers."""
+    numbers = {}
+    for key, value in group.items():
+        if torch.is_tensor(value):
+            numbers[key] = value.item()
+        elif isinstance(value, tuple) and any(torch.is_tensor(v) for v in value):
+            numbers[key] = tuple(map(value_of, value))
+    return {**group, **numbers} if numbers else group
 
 
 def check_pair(name, value, test, requirement):
@@ -134,39 +175,6 @@ def _chunks(params):
         yield slice(start, len(params))
 
 
-@functools.cache
-def compiled(kernel):
-    """``torch.compile(kernel)``, built once per process and kernel.
-
-    The first call of each new set of shapes/flags compiles (seconds, once);
-    inductor keeps the generated code in its on-disk cache, so later processes
-    pay much less. Scalars that change from step to step (learning rate, bias
-    corrections) must reach the kernel as tensors: Python floats are baked
-    into the compiled code and would force a recompile on every change.
-    """
-    # dynamic=False: one kernel specialised to each model's shapes (sizes are
-    # compile-time constants). Left to itself, torch.compile turns shapes
-    # symbolic once it has seen two sets, also across processes through its
-    # on-disk profile, so the kernel a model gets would depend on history.
-    return torch.compile(kernel, fullgraph=True, dynamic=False)
-
-
-def decayed_grad(param, grad, *, maximize, weight_decay, decoupled, shrink):
-    """The gradient the update sees, in torch.optim's order: negated for
-    ``maximize``, then L2 decay adds ``wd * p`` to it (lecture 001, "weight
-    decay as L2"), or decoupled decay shrinks ``param`` in place
-    (``p <- p * shrink`` with shrink = 1 - lr * wd, Loshchilov & Hutter) and
-    leaves it alone. Used by the readable path and inside the compiled fused
-    kernels (``shrink`` may be a tensor there); ``grad`` is never changed.
-    """
-    grad = -grad if maximize else grad
-    if weight_decay != 0 and decoupled:
-        param.mul_(shrink)
-    elif weight_decay != 0:
-        grad = grad.add(param, alpha=weight_decay)
-    return grad
-
-
 def _defined_by(cls, name):
     return next((k for k in cls.__mro__ if name in vars(k)), None)
 
@@ -174,14 +182,22 @@ def _defined_by(cls, name):
 class LectureOptimizer(torch.optim.Optimizer):
     """Base class of every descentlab optimizer (see the module docstring)."""
 
+    supports_sparse = False   # True: sparse gradients allowed (readable path)
+
     def __init__(self, params, defaults):
         for name, value in defaults.items():
             if name in _CHECKS:
                 _check_number(name, value, *_CHECKS[name])
-        if defaults.get("fused") and defaults.get("foreach"):
-            raise ValueError("invalid fused=True with foreach=True: choose one")
+        if value_of(defaults.get("momentum", 0)) >= 1:
+            warnings.warn(f"momentum={value_of(defaults['momentum'])} >= 1: the momentum buffer grows "
+                          "without bound (lecture 002, Module 5.3 takes mu < 1)", UserWarning, stacklevel=3)
         if "betas" in defaults:
-            check_pair("betas", defaults["betas"], lambda v: 0 <= v < 1, "in [0, 1)")
+            check_pair("betas", tuple(map(value_of, defaults["betas"])), lambda v: 0 <= v < 1, "in [0, 1)")
+        if defaults.get("fused"):
+            if defaults.get("differentiable"):
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if defaults.get("foreach"):
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
         super().__init__(params, defaults)
 
     def __setstate__(self, state):
@@ -191,6 +207,11 @@ class LectureOptimizer(torch.optim.Optimizer):
         for group in self.param_groups:
             for key, value in self.defaults.items():
                 group.setdefault(key, value)
+        # Counters saved as Python numbers (torch before 1.12) become tensors.
+        for param_state in self.state.values():
+            for key in ("step", "mu_product"):
+                if key in param_state and not torch.is_tensor(param_state[key]):
+                    param_state[key] = torch.tensor(float(param_state[key]), dtype=scalar_step_dtype())
 
     def init_state(self, param, group):
         """Return the initial state of ``param`` (empty by default)."""
@@ -211,50 +232,89 @@ class LectureOptimizer(torch.optim.Optimizer):
         fused = _defined_by(cls, "update_fused")
         return fused is not None and issubclass(fused, _defined_by(cls, "update"))
 
-    @torch.no_grad()
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        fast, fused = self.has_fast_path(), self.has_fused_path()
-        for group in self.param_groups:
-            params, states = self._live(group)
-            if not params:
-                continue
-            if fused and group.get("fused"):
-                self.update_fused(params, [param.grad for param in params], states, group)
-            elif fast and group.get("foreach") is not False:
-                for part in _chunks(params):
-                    grads = self.prepare_grads(params[part], group)
-                    self.update_group(params[part], grads, states[part], group)
-            else:
-                for param, state in zip(params, states):
-                    self.update(param, self.prepare_grad(param, group), state, group)
+        with torch.set_grad_enabled(bool(self.defaults.get("differentiable"))):
+            for group in self.param_groups:
+                self._step_group(group)
         return loss
+
+    def _step_group(self, group):
+        hp = _plain(group)
+        params, states = self._live(hp)
+        if not params:
+            return
+        sparse = any(param.grad.is_sparse for param in params)
+        if group.get("fused") and self.has_fused_path():
+            if sparse:
+                raise RuntimeError("`fused` does not support sparse gradients")
+            if self.update_fused(params, [param.grad for param in params], states, hp) is not False:
+                return
+        if group.get("differentiable") and group.get("foreach"):
+            raise AssertionError("_foreach ops don't support autograd")
+        complex_views = any(param.is_complex() for param in params)
+        if (self.has_fast_path() and group.get("foreach") is not False and not sparse
+                and not group.get("differentiable")):
+            for part in _chunks(params):
+                grads = self.prepare_grads(params[part], hp)
+                if complex_views:
+                    views = [_real_state(state) for state in states[part]]
+                    self.update_group([_real(p) for p in params[part]], [_real(g) for g in grads], views, hp)
+                    for param, state, view in zip(params[part], states[part], views):
+                        _keep_new_state(param, state, view)
+                else:
+                    self.update_group(params[part], grads, states[part], hp)
+            return
+        for param, state in zip(params, states):
+            grad = self.prepare_grad(param, hp)
+            if param.is_complex():
+                view = _real_state(state)
+                self.update(_real(param), _real(grad), view, hp)
+                _keep_new_state(param, state, view)
+            else:
+                self.update(param, grad, state, hp)
 
     def _live(self, group):
         """The group's parameters that have a gradient, and their (lazily created) states."""
         params = [param for param in group["params"] if param.grad is not None]
         states = []
         for param in params:
-            if param.grad.is_sparse:
+            if param.grad.is_sparse and not self.supports_sparse:
                 raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-            state = self.state[param]
+            if group.get("capturable") and param.device.type not in _get_capturable_supported_devices():
+                raise AssertionError("If capturable=True, params and state_steps must be on supported "
+                                     f"devices: {_get_capturable_supported_devices()}.")
+            state = self.state.get(param)
             if not state:
-                state.update(self.init_state(param, group))
+                if group.get("fused"):   # floating point on a device with fused kernels
+                    _device_dtype_check_for_fused(param)
+                state = _as_complex(param, self.init_state(_real(param), group))
+                if state:   # no entry for a stateless update (SGD without momentum), as torch
+                    self.state[param] = state
             states.append(state)
         return params, states
 
     @staticmethod
     def prepare_grad(param, group):
-        """``decayed_grad`` of ``param.grad`` with the group's options."""
+        """The gradient the update sees, in torch.optim's order: negated for
+        ``maximize``, then L2 decay adds ``wd * p`` to it (lecture 001, "weight
+        decay as L2"), or decoupled decay shrinks ``param`` in place
+        (``p <- p * (1 - lr * wd)``, Loshchilov & Hutter) and leaves it alone.
+        ``.grad`` is never changed. (The fused kernels write the same with
+        numbers for options: fused.kernel_grad.)
+        """
+        grad = -param.grad if group.get("maximize", False) else param.grad
         weight_decay = group.get("weight_decay", 0)
-        return decayed_grad(param, param.grad, maximize=group.get("maximize", False),
-                            weight_decay=weight_decay,
-                            decoupled=group.get("decoupled_weight_decay", False),
-                            shrink=1 - group.get("lr", 0) * weight_decay)
+        if weight_decay != 0:
+            if group.get("decoupled_weight_decay", False):
+                param.mul_(1 - group["lr"] * weight_decay)
+            else:
+                grad = grad.add(param, alpha=weight_decay)
+        return grad
 
     @staticmethod
     def prepare_grads(params, group):
@@ -276,3 +336,30 @@ class LectureOptimizer(torch.optim.Optimizer):
             else:
                 grads = torch._foreach_add(grads, params, alpha=weight_decay)
         return grads
+
+
+def _real(tensor):
+    return torch.view_as_real(tensor) if tensor.is_complex() else tensor
+
+
+def _real_state(state):
+    """The state as the update of a complex parameter's real view sees it."""
+    return {key: _real(value) if torch.is_tensor(value) else value for key, value in state.items()}
+
+
+def _as_complex(param, state):
+    """``state`` of a complex parameter's real view as the parameter's own:
+    the tensors shaped like the real view become complex again."""
+    if not param.is_complex():
+        return state
+    shape = _real(param).shape
+    return {key: torch.view_as_complex(value) if torch.is_tensor(value) and value.shape == shape else value
+            for key, value in state.items()}
+
+
+def _keep_new_state(param, state, view):
+    """Store the entries an update set in ``view`` (SGD's first momentum
+    buffer) in ``state``."""
+    for key, value in _as_complex(param, view).items():
+        if state.get(key) is None:
+            state[key] = value

@@ -28,10 +28,10 @@ from .base import LectureOptimizer, zeros
 
 class Momentum(LectureOptimizer):
     def __init__(self, params, lr=1e-2, momentum=0.9, ema=False, weight_decay=0, *,
-                 maximize=False, foreach=None):
+                 maximize=False, foreach=None, differentiable=False):
         super().__init__(params, dict(lr=lr, momentum=momentum, ema=ema,
                                       weight_decay=weight_decay, maximize=maximize,
-                                      foreach=foreach))
+                                      foreach=foreach, differentiable=differentiable))
 
     def init_state(self, param, group):
         return {"momentum_buffer": zeros(param)}

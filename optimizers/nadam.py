@@ -32,13 +32,14 @@ from .base import (LectureOptimizer, check, count_step, count_steps,
 
 class NAdam(LectureOptimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
-                 foreach=None):
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
         check("momentum_decay", momentum_decay, momentum_decay >= 0, "a number >= 0")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize, foreach=foreach))
+                                      foreach=foreach, maximize=maximize, capturable=capturable,
+                                      differentiable=differentiable))
 
     def init_state(self, param, group):
         return {"step": new_step_counter(param),
@@ -56,9 +57,10 @@ class NAdam(LectureOptimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(grad, 1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = v.div(1 - beta2 ** t).sqrt_().add_(group["eps"])
-        param.addcdiv_(grad, denom, value=-lr * (1 - mu) / (1 - mu_product))
-        param.addcdiv_(m, denom, value=-lr * mu_next / (1 - mu_product * mu_next))
+        denom = (v / (1 - beta2 ** t)).sqrt() + group["eps"]
+        # scaled copies of g and m: differentiable=True needs m unchanged until the next step
+        param.sub_(grad * (lr * (1 - mu) / (1 - mu_product)) / denom)
+        param.sub_(m * (lr * mu_next / (1 - mu_product * mu_next)) / denom)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)

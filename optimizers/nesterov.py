@@ -24,9 +24,10 @@ from .base import LectureOptimizer, zeros
 
 class Nesterov(LectureOptimizer):
     def __init__(self, params, lr=1e-2, momentum=0.9, weight_decay=0, *, maximize=False,
-                 foreach=None):
+                 foreach=None, differentiable=False):
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                                      maximize=maximize, foreach=foreach))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable))
 
     def init_state(self, param, group):
         return {"momentum_buffer": zeros(param)}

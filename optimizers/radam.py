@@ -31,10 +31,12 @@ from .base import LectureOptimizer, count_step, count_steps, new_step_counter, z
 
 class RAdam(LectureOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 decoupled_weight_decay=False, *, maximize=False, foreach=None):
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize, foreach=foreach))
+                                      foreach=foreach, maximize=maximize, capturable=capturable,
+                                      differentiable=differentiable))
 
     def init_state(self, param, group):
         return {"step": new_step_counter(param), "exp_avg": zeros(param), "exp_avg_sq": zeros(param)}

@@ -24,10 +24,12 @@ from .base import LectureOptimizer, count_step, count_steps, new_step_counter, z
 
 class RMSprop(LectureOptimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False, eps_in_sqrt=False, foreach=None):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False, *, eps_in_sqrt=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize,
-                                      eps_in_sqrt=eps_in_sqrt, foreach=foreach))
+                                      momentum=momentum, centered=centered, capturable=capturable,
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, eps_in_sqrt=eps_in_sqrt))
 
     def init_state(self, param, group):
         state = {"step": new_step_counter(param), "square_avg": zeros(param)}

@@ -24,14 +24,15 @@ from .base import LectureOptimizer, check, check_pair, count_step, count_steps, 
 
 
 class Rprop(LectureOptimizer):
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False,
-                 foreach=None):
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False,
+                 foreach=None, maximize=False, differentiable=False):
         check_pair("etas", etas, lambda v: v > 0, "> 0")
         check("etas", etas, etas[0] < 1 < etas[1], "(eta-, eta+) with 0 < eta- < 1 < eta+")
         check_pair("step_sizes", step_sizes, lambda v: v >= 0, ">= 0")
         check("step_sizes", step_sizes, step_sizes[0] <= step_sizes[1], "(min, max) with min <= max")
-        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize,
-                                      foreach=foreach))
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, capturable=capturable,
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable))
 
     def init_state(self, param, group):
         return {

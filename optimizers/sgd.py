@@ -18,28 +18,37 @@ Same arguments, numbers and state key (``momentum_buffer``) as torch.optim.SGD.
 For the lecture's forms see ``Momentum`` and ``Nesterov``.
 ``update_group`` (used unless ``foreach=False``) is the same step with
 ``torch._foreach_*`` ops over many tensors; ``fused=True`` runs
-``_sgd_kernel``, the step compiled into one pass over each tensor (base.py,
-``compiled``).
+``_sgd_kernel``, the step compiled into one pass over each tensor (fused.py).
+Sparse gradients (``nn.Embedding(sparse=True)``) take the readable step, as
+in torch.
 """
 
 import torch
 
-from .base import LectureOptimizer, check, compiled, decayed_grad
+from .base import LectureOptimizer, check, value_of
+from .fused import decay_coefficients, kernel_for, kernel_grad
 
 
 class SGD(LectureOptimizer):
+    supports_sparse = True
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False, foreach=None, fused=None):
-        check("nesterov", nesterov, not nesterov or (momentum > 0 and dampening == 0),
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False, fused=None):
+        check("nesterov", nesterov, not nesterov or (value_of(momentum) > 0 and value_of(dampening) == 0),
               "False unless momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize, foreach=foreach, fused=fused))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
+
+    def init_state(self, param, group):
+        # None until the first step copies the gradient in (torch's convention)
+        return {"momentum_buffer": None} if group["momentum"] != 0 else {}
 
     def update(self, param, grad, state, group):
         mu = group["momentum"]
         if mu != 0:
-            if "momentum_buffer" not in state:
+            if state.get("momentum_buffer") is None:
                 state["momentum_buffer"] = grad.clone().detach()
             else:
                 state["momentum_buffer"].mul_(mu).add_(grad, alpha=1 - group["dampening"])
@@ -52,13 +61,13 @@ class SGD(LectureOptimizer):
         if mu == 0:
             torch._foreach_add_(params, grads, alpha=-lr)
             return
-        running = [i for i, state in enumerate(states) if "momentum_buffer" in state]
+        running = [i for i, state in enumerate(states) if state.get("momentum_buffer") is not None]
         if running:  # foreach ops refuse empty lists; on step 1 every buffer is new
             bufs = [states[i]["momentum_buffer"] for i in running]
             torch._foreach_mul_(bufs, mu)
             torch._foreach_add_(bufs, [grads[i] for i in running], alpha=1 - group["dampening"])
         for state, grad in zip(states, grads):
-            if "momentum_buffer" not in state:
+            if state.get("momentum_buffer") is None:
                 state["momentum_buffer"] = grad.clone().detach()
         bufs = [state["momentum_buffer"] for state in states]
         if group["nesterov"]:
@@ -69,24 +78,26 @@ class SGD(LectureOptimizer):
             torch._foreach_add_(params, bufs, alpha=-lr)
 
     def update_fused(self, params, grads, states, group):
-        if group["momentum"] != 0 and any("momentum_buffer" not in state for state in states):
-            # A new buffer starts as a copy of the gradient; the kernel does the steady state.
-            self.update_group(params, self.prepare_grads(params, group), states, group)
-            return
+        if group["momentum"] != 0 and any(state.get("momentum_buffer") is None for state in states):
+            return False   # a new buffer starts as a copy of the gradient: the fast path's step
         bufs = [state["momentum_buffer"] for state in states] if group["momentum"] != 0 else None
-        compiled(_sgd_kernel)(
-            params, grads, bufs, torch.tensor(group["lr"], dtype=torch.float64),
-            momentum=group["momentum"], dampening=group["dampening"], nesterov=group["nesterov"],
-            weight_decay=group["weight_decay"], maximize=group["maximize"])
+        kernel = kernel_for(_sgd_kernel, params, grads, bufs)
+        if kernel is None:
+            return False
+        hyper = [*decay_coefficients(group), group["lr"], group["momentum"], group["dampening"],
+                 float(group["nesterov"])]
+        kernel(params, grads, bufs, torch.tensor(hyper, dtype=torch.float64))
+        return True
 
 
-def _sgd_kernel(params, grads, bufs, lr, *, momentum, dampening, nesterov, weight_decay, maximize):
-    """``update`` for every tensor, written for torch.compile (lr is a tensor,
-    so that a new lr does not recompile)."""
+def _sgd_kernel(params, grads, bufs, hyper):
+    """``update`` for every tensor, written for torch.compile (fused.py): hyper
+    holds the group's ``kernel_grad`` coefficients, lr, momentum, dampening
+    and nesterov (1 or 0)."""
+    sign, l2, shrink, lr, mu, dampening, nesterov = (hyper[k] for k in range(7))
     for i, (param, grad) in enumerate(zip(params, grads)):
-        grad = decayed_grad(param, grad, maximize=maximize, weight_decay=weight_decay,
-                            decoupled=False, shrink=None)
-        if momentum != 0:
-            buf = bufs[i].mul_(momentum).add_(grad, alpha=1 - dampening)
-            grad = grad + momentum * buf if nesterov else buf
+        grad = kernel_grad(param, grad, sign, l2, shrink)
+        if bufs is not None:
+            buf = bufs[i].mul_(mu).add_(grad * (1 - dampening))
+            grad = torch.where(nesterov == 1, grad + mu * buf, buf)
         param.sub_(grad * lr)

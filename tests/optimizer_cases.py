@@ -2,6 +2,7 @@
 two param groups, and a seeded gradient stream in which one parameter has no
 gradient on some steps."""
 
+import copy
 import itertools
 
 import torch
@@ -25,17 +26,33 @@ def param_groups(params, hp):
     return [{"params": params[:2]}, second]
 
 
-def gradient_stream(params, steps=STEPS, seed=1):
-    """Per step, one gradient per parameter; parameter 1 has None every 4th step."""
+def gradient_stream(params, steps=STEPS, seed=1, with_none=True):
+    """Per step, one gradient per parameter; parameter 1 has None every 4th
+    step (unless ``with_none`` is False)."""
     g = torch.Generator().manual_seed(seed)
     for t in range(1, steps + 1):
-        yield [None if (i == 1 and t % 4 == 2) else torch.randn(p.shape, generator=g, dtype=p.dtype)
+        yield [None if (with_none and i == 1 and t % 4 == 2) else torch.randn(p.shape, generator=g, dtype=p.dtype)
                for i, p in enumerate(params)]
 
 
 def set_grads(params, grads):
     for p, grad in zip(params, grads):
         p.grad = None if grad is None else grad.clone()
+
+
+def hand_over_from_torch(ours, ours_params, theirs, torch_params, steps, seed):
+    """Step torch's optimizer ``steps`` times, then give ours its parameters and
+    state_dict. torch's own load casts state to the parameter dtype (NAdam's
+    float32 mu_product becomes float64), so torch's optimizer goes through the
+    same load, and the two can be compared like with like from here on."""
+    for grads in gradient_stream(torch_params, steps, seed):
+        set_grads(torch_params, grads)
+        theirs.step()
+    with torch.no_grad():
+        for p, q in zip(ours_params, torch_params):
+            p.copy_(q)
+    ours.load_state_dict(copy.deepcopy(theirs.state_dict()))
+    theirs.load_state_dict(copy.deepcopy(theirs.state_dict()))
 
 
 def flag_combinations(name):

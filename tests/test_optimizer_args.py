@@ -12,7 +12,7 @@ INVALID = {
     "lr": -1e-3,
     "eps": -1e-8,
     "weight_decay": -0.1,
-    "momentum": 1.0,
+    "momentum": -0.1,
     "dampening": 1.5,
     "rho": -0.1,
     "alpha": 1.5,
@@ -29,7 +29,7 @@ INVALID = {
     "max_backtracks": -1,
 }
 FLAGS = {"maximize", "nesterov", "ema", "amsgrad", "bias_correction", "eps_in_sqrt", "centered",
-         "decoupled_weight_decay", "foreach", "fused"}
+         "decoupled_weight_decay", "foreach", "fused", "capturable", "differentiable"}
 
 
 def cases():

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from descentlab import optimizers
-from optimizer_cases import (STEPS, all_cases, case_id, constructs, flag_combinations, gradient_stream, make_params,
-                             param_groups, set_grads, twin_of)
+from optimizer_cases import (STEPS, all_cases, case_id, constructs, flag_combinations, gradient_stream,
+                             hand_over_from_torch, make_params, param_groups, set_grads, twin_of)
 
 # Classes with a fast path run twice: the default (fast) and foreach=False (readable).
 CASES = [(name, {**hp, **path}) for name, hp in all_cases(with_counterpart=True)
@@ -79,16 +79,7 @@ def test_state_dict_round_trip_through_torch(case):
     """torch -> ours -> torch, the three continuing in lockstep."""
     name, hp = case
     ours, ours_params, theirs, torch_params = build_pair(name, hp)
-    for grads in gradient_stream(torch_params, 10, seed=2):
-        set_grads(torch_params, grads)
-        theirs.step()
-    with torch.no_grad():
-        for p, q in zip(ours_params, torch_params):
-            p.copy_(q)
-    ours.load_state_dict(copy.deepcopy(theirs.state_dict()))
-    # torch's own load casts state to the param dtype (NAdam's float32 mu_product becomes
-    # float64), so the torch side goes through the same load to compare like with like.
-    theirs.load_state_dict(copy.deepcopy(theirs.state_dict()))
+    hand_over_from_torch(ours, ours_params, theirs, torch_params, 10, seed=2)
     run_lockstep(ours, ours_params, theirs, torch_params, 10, 3, f"{name} after torch->ours")
 
     torch_cls, torch_hp = twin_of(name, hp)

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from descentlab.train import checkpoint, datasets, objective
+from descentlab.train import checkpoint, datasets, distributed, objective
 from descentlab.train import run as run_module
 from descentlab.train.run import RunConfig, build, train_run
 
@@ -59,14 +59,14 @@ def test_every_optimizer_starts_from_the_same_weights(digits):
 
 def test_every_optimizer_sees_the_same_batches_in_the_same_order(digits, monkeypatch):
     seen = {}
-    real = run_module.epoch_batches
+    real = distributed.epoch_batches
 
-    def recording(x, y, batch_size, generator):
-        for xb, yb in real(x, y, batch_size, generator):
+    def recording(x, y, batch_size, generator, shard):
+        for xb, yb in real(x, y, batch_size, generator, shard):
             seen.setdefault(current, []).append(yb.clone())
             yield xb, yb
 
-    monkeypatch.setattr(run_module, "epoch_batches", recording)
+    monkeypatch.setattr(distributed, "epoch_batches", recording)
     for current in ("sgd", "adagrad", "linesearch"):
         train_run(config(optimizer=current, hparams={}), digits)
     assert len(seen["sgd"]) == 2 * math.ceil(len(digits.train) / 64)

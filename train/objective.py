@@ -32,11 +32,12 @@ def evaluate(model, split, task, batch_size=1024, examples=False):
     was_training = model.training
     model.eval()
     total_loss, hits, n = 0.0, [], len(split)
+    device = next(model.parameters()).device
     for start in range(0, n, batch_size):
-        xb, yb = split.x[start:start + batch_size], split.y[start:start + batch_size]
+        xb, yb = split.x[start:start + batch_size].to(device), split.y[start:start + batch_size].to(device)
         out = model(xb)
         total_loss += float(loss(task, out, yb)) * len(yb)
-        hits.append(correct(task, out, yb))
+        hits.append(correct(task, out, yb).cpu())
     model.train(was_training)
     hits = torch.cat(hits)
     accuracy = int(hits.sum()) / n if task == "classification" else None

@@ -10,6 +10,10 @@ like the others.
 With ``out_dir`` the run writes ``checkpoint.pt`` after every epoch (weights,
 optimizer and schedule state, the batch generator's state, history), so a
 killed run resumes from its last epoch and ends with the same numbers.
+
+Under ``torchrun`` (``train_into``) the same loop runs on every rank with
+DistributedDataParallel, each rank on its share of every batch, rank 0 alone
+writing files (train/distributed.py).
 """
 
 import dataclasses
@@ -23,8 +27,7 @@ import torch
 from descentlab import models
 from descentlab import optimizers
 from descentlab.io import pack_bools
-from descentlab.train import checkpoint, objective
-from descentlab.train.batches import epoch_batches
+from descentlab.train import checkpoint, distributed, objective
 from descentlab.train.history import History
 
 CHECKPOINT = "checkpoint.pt"
@@ -45,6 +48,7 @@ class RunConfig:
     clip_norm: float = None
     clip_value: float = None
     data_dir: str = None
+    device: str = "cpu"                            # torch device to train on: cpu, cuda, cuda:N
     # A run has diverged when its loss is NaN/Inf or its epoch loss exceeds
     # this many times the loss it started from.
     diverge_factor: float = 10.0
@@ -53,6 +57,7 @@ class RunConfig:
 def validate(config):
     """ValueError for a config that cannot run (before any work is done)."""
     models.options(config.model)
+    distributed.check_device(config.device)
     defaults = optimizers.defaults(config.optimizer)
     unknown = sorted(set(config.hparams) - set(defaults))
     if unknown:
@@ -84,18 +89,24 @@ def build(config, dataset):
     return model, optimizer, schedule
 
 
-def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None):
+def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
+              group=distributed.SINGLE):
     """Train one run; returns the run's result dict (see ``result_record``).
 
     ``on_epoch(epoch, history)`` is called after every epoch (progress bars).
+    ``group``: the ranks that train this run together (``distributed.join()``).
     """
     validate(config)
+    group.check_batch_size(config.batch_size)
     model, optimizer, schedule = build(config, dataset)
+    model.to(group.device(config.device))
     generator = torch.Generator().manual_seed(config.seed)
     history, start, diverged_epoch = History(), 0, None
     path = Path(out_dir) / CHECKPOINT if out_dir else None
-    if resume and path is not None and path.is_file():
-        history, start, diverged_epoch = _restore(path, model, optimizer, schedule, generator)
+    saved = group.first(_read, path) if resume and path is not None else None
+    if saved is not None:
+        history, start, diverged_epoch = _restore(saved, model, optimizer, schedule, generator)
+    net = group.wrap(model)
     if start == 0:
         history.initial_val_loss, history.initial_val_accuracy = objective.evaluate(
             model, dataset.val, dataset.task)
@@ -104,8 +115,8 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None):
         if diverged_epoch is not None:
             break
         lr = optimizer.param_groups[0].get("lr")
-        epoch_loss, finite, seconds = _train_epoch(config, dataset, model, optimizer, generator,
-                                                   history, schedule)
+        epoch_loss, finite, seconds = _train_epoch(config, dataset, net, optimizer, generator,
+                                                   history, schedule, group)
         val_loss, val_accuracy = objective.evaluate(model, dataset.val, dataset.task)
         history.train_loss.append(epoch_loss)
         history.val_loss.append(val_loss)
@@ -121,7 +132,7 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None):
                 schedule.step()
             elif when == "epoch, with the validation loss":
                 schedule.step(val_loss)
-        if path is not None:
+        if path is not None and group.writes:
             _save(path, config, dataset, model, optimizer, schedule, generator, history,
                   epoch + 1, diverged_epoch)
         if on_epoch is not None:
@@ -139,7 +150,10 @@ def train_into(config, out_dir, resume=False, quiet=False):
     """``descentlab train``: train one run into ``out_dir`` (``checkpoint.pt``
     after every epoch, ``run.json`` at the end) with a progress line, and
     return its record. An existing checkpoint is continued with ``resume``,
-    never overwritten without it."""
+    never overwritten without it.
+
+    Under ``torchrun`` every rank trains its share of each batch with DDP and
+    rank 0 alone writes; ``run.json`` records the world size and backend."""
     from descentlab import io
     from descentlab.train import datasets
     from descentlab.train.progress import Progress
@@ -150,16 +164,26 @@ def train_into(config, out_dir, resume=False, quiet=False):
     if (out / CHECKPOINT).exists() and not resume:
         raise ValueError(f"'{out}' already holds a checkpoint: pass --resume or choose another --out")
     dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seed)
-    progress = Progress(config.epochs, quiet)
+    group = distributed.join(config.device)
+    try:
+        record = _train_into(config, dataset, out, resume, Progress(config.epochs, quiet or not group.writes),
+                             group)
+    finally:
+        distributed.leave(group)
+    if group.writes:
+        io.write_json(out / "run.json", record)
+    return record
 
+
+def _train_into(config, dataset, out, resume, progress, group):
     def on_epoch(epoch, history):
         acc = history.val_accuracy[-1]
         progress.advance(f"epoch {epoch}: train loss {history.train_loss[-1]:.4f}"
                          + (f", val acc {acc:.4f}" if acc is not None else ""))
 
-    record = train_run(config, dataset, out_dir=out, resume=resume, on_epoch=on_epoch)
+    record = train_run(config, dataset, out_dir=out, resume=resume, on_epoch=on_epoch, group=group)
     progress.close()
-    io.write_json(out / "run.json", record)
+    record["distributed"] = group.describe()
     return record
 
 
@@ -179,6 +203,7 @@ def result_record(config, history, diverged_epoch, test_loss, test_accuracy):
         "train_seconds": history.seconds[-1] if history.seconds else 0.0,
         "seconds_per_epoch": (history.seconds[-1] / history.epochs) if history.epochs else None,
         "config": dataclasses.asdict(config),
+        "trained_on": distributed.placement(),
     }
 
 
@@ -205,21 +230,26 @@ def _when(config):
     return schedules.info(config.schedule).every
 
 
-def _train_epoch(config, dataset, model, optimizer, generator, history, schedule):
-    """One pass over the training set; returns (mean loss, all finite?, seconds)."""
+def _train_epoch(config, dataset, model, optimizer, generator, history, schedule, group):
+    """One pass over the training set; returns (mean loss, all finite?, seconds).
+
+    ``model`` may be the DDP wrapper; ``group`` shares each batch among the ranks."""
     per_iteration = schedule is not None and _when(config) == "iteration"
     clip = _clipper(config)
     model.train()
     task, total, n = dataset.task, 0.0, 0
+    device = next(model.parameters()).device
     start = time.perf_counter()
-    for xb, yb in epoch_batches(dataset.train.x, dataset.train.y, config.batch_size, generator):
+    for xb, yb, size in group.batches(dataset.train.x, dataset.train.y, config.batch_size, generator):
+        xb, yb = xb.to(device), yb.to(device)
+
         def closure():
             optimizer.zero_grad()
-            batch_loss = objective.loss(task, model(xb), yb)
+            batch_loss = group.loss(task, model(xb), yb, size)
             batch_loss.backward()
             if clip is not None:
                 clip(model.parameters())
-            return batch_loss.detach()
+            return group.mean(batch_loss.detach())
 
         value = float(optimizer.step(closure))
         if per_iteration:
@@ -227,8 +257,8 @@ def _train_epoch(config, dataset, model, optimizer, generator, history, schedule
         history.step_loss.append(value)
         if not math.isfinite(value):
             return value, False, time.perf_counter() - start
-        total += value * len(yb)
-        n += len(yb)
+        total += value * size
+        n += size
     return total / n, True, time.perf_counter() - start
 
 
@@ -251,8 +281,12 @@ def _save(path, config, dataset, model, optimizer, schedule, generator, history,
     })
 
 
-def _restore(path, model, optimizer, schedule, generator):
-    saved = checkpoint.load(path)
+def _read(path):
+    """The checkpoint at ``path``, or None when there is none yet."""
+    return checkpoint.load(path) if path.is_file() else None
+
+
+def _restore(saved, model, optimizer, schedule, generator):
     model.load_state_dict(saved["model_state"])
     optimizer.load_state_dict(saved["optimizer"]["state"])
     if schedule is not None and saved["resume"]["schedule"] is not None:

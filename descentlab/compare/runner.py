@@ -37,7 +37,7 @@ from descentlab import optimizers
 from descentlab import io
 from descentlab.errors import UserError
 from descentlab.train import datasets, objective
-from descentlab.compare import report, stats, tune
+from descentlab.compare import report, spread, stats, tune
 from descentlab.train.history import History
 from descentlab.compare.settings import PRECISIONS, CompareConfig
 from descentlab.train.progress import Progress
@@ -78,23 +78,28 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
 
     ``data``: a ``train.datasets.Dataset`` of the user's own data, used instead
     of loading ``config.dataset`` by name (its name must be ``config.dataset``).
+    Under ``torchrun`` the runs are spread over the ranks and rank 0 alone
+    returns the results (None elsewhere): see ``spread``.
     """
     check(config)
     if data is not None and data.name != config.dataset:
         raise ValueError(f"the data given is named '{data.name}', the settings say dataset '{config.dataset}'")
     out = Path(out_dir)
+    group = spread.join()
     dataset = data or datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
-    _claim(out, config, resume)
+    group.first(_claim, out, config, resume)  # after the data loaded: a bad dataset writes nothing
 
     lrs, tuned = dict(config.lr), None
     if config.tune_lr:
-        tuned = tune.tune_all(config, dataset, out / "tuning.json", quiet=quiet)
+        tuned = group.first(tune.tune_all, config, dataset, out / "tuning.json", quiet)
         lrs.update({n: t["best_lr"] for n, t in tuned.items()})
 
     tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
               config.device, tuple(config.precisions), data)
              for seed in config.seeds for name in config.names]
-    records = _run_all(tasks, config.workers, quiet)
+    records = spread.run_all(group, tasks, config.workers, quiet, _run_all, out)
+    if records is None:  # not rank 0
+        return None
     results = summarise(config, records, tuned)
     io.write_json(out / "results.json", results)
     report.write(out, results)
@@ -102,7 +107,12 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
 
 
 def saved_settings(out_dir):
-    """The settings of the comparison in ``out_dir`` (``--resume`` continues with them)."""
+    """The settings of the comparison in ``out_dir`` (``--resume`` continues with them);
+    under ``torchrun``, rank 0's copy, handed to every rank."""
+    return spread.join().first(_read_settings, out_dir)
+
+
+def _read_settings(out_dir):
     path = Path(out_dir) / "compare.json"
     if not path.is_file():
         raise UserError(f"'{out_dir}' holds no comparison to resume (no compare.json)")

@@ -21,7 +21,8 @@ class CompareConfig:
     schedule: str = None
     schedule_kwargs: dict = field(default_factory=dict)
     clip_norm: float = None
-    device: str = "CPU"
+    device: str = "CPU"                  # OpenVINO device that scores the exported models
+    train_device: str = "cpu"            # torch device that trains them: cpu or cuda
     precisions: tuple = PRECISIONS
     data_dir: str = None
     workers: int = 1
@@ -42,4 +43,4 @@ class CompareConfig:
                          epochs=epochs or self.epochs, batch_size=self.batch_size, seed=seed,
                          model_kwargs=dict(self.model_kwargs), schedule=self.schedule,
                          schedule_kwargs=dict(self.schedule_kwargs), clip_norm=self.clip_norm,
-                         data_dir=self.data_dir)
+                         data_dir=self.data_dir, device=self.train_device)

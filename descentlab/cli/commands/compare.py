@@ -2,6 +2,10 @@
 same data order, export each to OpenVINO IR (fp32, fp16, int8), score each on the
 chosen OpenVINO device, and write results.json, report.md and plots into --out.
 
+On several processes or machines, each (optimizer, seed) run on one rank, rank 0
+gathering the results:
+  torchrun --nproc-per-node 2 -m descentlab compare --out DIR
+
 With no options: every optimizer on the embedded 8x8 digits with an MLP, a few
 minutes on 2 CPU cores. The serious run:
   descentlab compare --dataset fashion-mnist --model cnn --epochs 5 --batch-size 128
@@ -41,6 +45,8 @@ def add_arguments(parser):
                         metavar="NAME=VALUE")
     parser.add_argument("--clip-norm", type=arguments.positive_float, help="clip gradients to this global norm")
     parser.add_argument("--device", default=d.device, help="OpenVINO device (default CPU)")
+    parser.add_argument("--train-device", default=d.train_device,
+                        help="torch device that trains the runs: cpu (default) or cuda")
     parser.add_argument("--precisions", type=arguments.name_list, default=d.precisions, metavar="fp32,fp16,int8",
                         help=f"IR precisions to export and score (default {','.join(PRECISIONS)}; "
                              "'none' skips OpenVINO)")
@@ -69,7 +75,7 @@ def run(args):
                            seeds=args.seeds, lr=dict(args.lr), tune_lr=args.tune_lr,
                            tune_epochs=args.tune_epochs, schedule=args.schedule,
                            schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
-                           device=args.device, precisions=precisions, data_dir=args.data_dir,
+                           device=args.device, train_device=args.train_device, precisions=precisions, data_dir=args.data_dir,
                            workers=args.workers, target_accuracy=args.target_accuracy)
     if args.resume:
         if not args.out:
@@ -96,6 +102,8 @@ def _flag(field):
 def _print(results, out):
     from descentlab.compare.report import headline, torch_table
 
+    if results is None:  # a rank of torchrun other than 0, which writes and prints the results
+        return 0
     print(headline(results).replace("**", ""))
     print()
     print(torch_table(results))

@@ -1,10 +1,17 @@
-"""The course labs: loss landscapes, optimizer trajectories, curvature and the lecture experiments.
+"""The course labs: loss landscapes, optimizer trajectories, curvature, the lecture experiments,
+and the exercises with their grader.
 
   descentlab lab landscapes [--json]
   descentlab lab trajectories --landscape L --optimizers a,b [--steps N] [--start X,Y] [--lr NAME=V ...] --out DIR
   descentlab lab hessian --dataset D --model M [--checkpoint CKPT] [--json]
   descentlab lab list [--json]
   descentlab lab run NAME|all --out DIR [--fast]
+  descentlab lab new DIR                        hand out the exercises (stubs, a README, the notebooks)
+  descentlab lab check EXERCISE [--path FILE]   grade one exercise file (default: EXERCISE.py)
+  descentlab lab check --all DIR                grade every exercise file in DIR
+
+lab check exits 0 when every check passes, 1 when one fails, 2 on bad input
+(no such exercise, a file that does not import).
 
 ``lab run`` exits 1 when an experiment's claim does not hold in this run.
 Each action is one entry of ``ACTIONS`` below (its help, a function adding
@@ -13,7 +20,7 @@ its arguments, a function running it); the work is done in ``descentlab.labs``.
 
 from descentlab.cli import arguments
 
-HELP = "landscapes, trajectories, curvature and the lecture experiments"
+HELP = "landscapes, trajectories, curvature, the lecture experiments, exercises and their grader"
 
 
 def _start(text):
@@ -147,6 +154,48 @@ def _run(args):
     return 0 if all(r["claim_holds"] for r in results) else 1
 
 
+def _new_args(parser):
+    parser.add_argument("dir", metavar="DIR", help="a new folder for the student")
+
+
+def _new(args):
+    from descentlab.labs.handout import new_lab
+
+    written = new_lab(args.dir)
+    print(f"wrote {len(written)} files to {args.dir}; start with {args.dir}/README.md")
+    return 0
+
+
+def _check_args(parser):
+    parser.add_argument("exercise", nargs="?", metavar="EXERCISE",
+                        help="momentum, nesterov, adagrad, rmsprop, adam, diffgrad, step_decay or clip_grad_norm")
+    parser.add_argument("--path", metavar="FILE", help="the student's file (default: EXERCISE.py)")
+    parser.add_argument("--all", metavar="DIR", help="grade every exercise file in DIR")
+    parser.add_argument("--json", action="store_true", help="print a Gradescope-style results.json")
+    parser.add_argument("--timeout", type=arguments.positive_float, default=10.0, metavar="SECONDS",
+                        help="time limit of the student's code, per exercise (default 10)")
+
+
+def _check(args):
+    import json
+    import sys
+
+    from descentlab.errors import UserError
+    from descentlab.labs import feedback, grader
+
+    if (args.all is None) == (args.exercise is None):
+        raise UserError("give either EXERCISE [--path FILE] or --all DIR")
+    if args.all is not None:
+        reports = grader.grade_directory(args.all, args.timeout)
+    else:
+        reports = grader.grade([(args.exercise, args.path or f"{args.exercise}.py")], args.timeout)
+    print(json.dumps(feedback.gradescope(reports), indent=2) if args.json else feedback.format_text(reports))
+    for report in reports:
+        if report.import_error:
+            print(f"descentlab lab check: error: {report.path}: {feedback.hints(report)[0]}", file=sys.stderr)
+    return grader.exit_code(reports)
+
+
 # name -> (help, add the action's arguments, run it)
 ACTIONS = {
     "landscapes": ("list the 2-D loss landscapes", _json_flag, _landscapes),
@@ -154,6 +203,8 @@ ACTIONS = {
     "hessian": ("curvature of a model's loss: lambda_max, lambda_min, kappa, alpha*", _hessian_args, _hessian),
     "list": ("list the lecture experiments", _json_flag, _list),
     "run": ("run one lecture experiment, or all", _run_args, _run),
+    "new": ("copy the exercise stubs, a student README and the notebooks into DIR", _new_args, _new),
+    "check": ("grade exercise files against our optimizers, naming the likely mistake", _check_args, _check),
 }
 
 

@@ -4,6 +4,10 @@ Batch gradient descent is `--batch-size full`, stochastic gradient descent
 `--batch-size 1`, mini-batch gradient descent `--batch-size K`. DIR receives
 checkpoint.pt (weights, optimizer state, history, config; rewritten after
 every epoch) and run.json (the history and test numbers).
+
+On several processes or machines, with DistributedDataParallel (each rank a
+share of every batch; rank 0 writes DIR):
+  torchrun --nproc-per-node 2 -m descentlab train --dataset digits --model mlp --optimizer adam --out DIR
 """
 
 from descentlab.cli import arguments
@@ -29,6 +33,7 @@ def add_arguments(parser):
     parser.add_argument("--clip-norm", type=arguments.positive_float, help="clip gradients to this global norm")
     parser.add_argument("--clip-value", type=arguments.positive_float, help="clip gradients to [-v, v]")
     parser.add_argument("--data-dir", help="directory holding the dataset files (the only place looked in)")
+    parser.add_argument("--train-device", default="cpu", help="torch device to train on: cpu (default) or cuda")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
@@ -47,8 +52,10 @@ def run(args):
                        hparams=hparams, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                        model_kwargs=dict(args.model_option), schedule=args.schedule,
                        schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
-                       clip_value=args.clip_value, data_dir=args.data_dir)
+                       clip_value=args.clip_value, data_dir=args.data_dir, device=args.train_device)
     record = train_into(config, args.out, resume=args.resume, quiet=args.quiet)
+    if record["trained_on"]["rank"] != 0:
+        return 0
     test = record["torch"]
     summary = f"{args.optimizer} on {args.dataset}/{args.model}: test loss {test['test_loss']:.4f}"
     if test["test_accuracy"] is not None:
