@@ -48,6 +48,10 @@ CASES = [
                                "--out", "{new}"], "did you mean 'adam'"),
     ("lab-unknown-experiment", ["lab", "run", "momentum-nesterov", "--out", "{new}"], "unknown experiment"),
     ("lab-unknown-model", ["lab", "hessian", "--dataset", "digits", "--model", "resnet"], "unknown model 'resnet'"),
+    ("lab-unknown-exercise", ["lab", "check", "adma", "--path", "{file}"], "unknown exercise 'adma'"),
+    ("lab-exercise-file-missing", ["lab", "check", "adam", "--path", "{nowhere}/adam.py"], "no such file"),
+    ("lab-check-all-missing-dir", ["lab", "check", "--all", "{nowhere}"], "is not a directory"),
+    ("lab-new-over-a-file", ["lab", "new", "{file}"], "not a directory"),
     # ---- malformed values ----------------------------------------------------------------
     ("compare-lr-without-value", [*COMPARE, "--lr", "sgd", "--out", "{new}"], "NAME=VALUE"),
     ("compare-lr-not-a-number", [*COMPARE, "--lr", "sgd=fast", "--out", "{new}"], "NAME=LR"),
