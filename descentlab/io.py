@@ -67,6 +67,8 @@ def remove_temporaries(root):
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
 def _umask():
     mask = os.umask(0)
     os.umask(mask)

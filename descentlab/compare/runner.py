@@ -96,7 +96,7 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
     dataset = data or datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seeds[0])
     if config.max_accuracy_drop is not None and dataset.task != "classification":
         raise ValueError(f"--max-accuracy-drop needs a classification dataset ('{config.dataset}' is {dataset.task})")
-    group.first(_claim, out, config, resume)
+    group.first(_claim, out, config, resume)  # after the data loaded: a bad dataset writes nothing
 
     lrs, tuned = dict(config.lr), None
     if config.tune_lr:

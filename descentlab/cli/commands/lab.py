@@ -217,4 +217,8 @@ def add_arguments(parser):
 
 
 def run(args):
+    if getattr(args, "out", None):
+        from descentlab.io import check_writable_dir
+
+        check_writable_dir(args.out)  # an --out that is a file or read-only fails before any work
     return args.run_action(args)
