@@ -345,3 +345,23 @@ def test_quiet_on_a_terminal_prints_the_summary_and_nothing_else(tmp_path):
     assert (tmp_path / "c" / "sgd-seed0" / "model_int8.xml").is_file()   # NNCF did run
     assert lines[0].startswith("sgd wins") and lines[-1].startswith("report: c/report.md")
     assert all(line.startswith("|") for line in lines[1:-1]), lines
+
+
+def test_a_comparison_saved_before_a_setting_existed_resumes(tmp_path, capsys):
+    """A compare.json written before a setting was added (here train_device and
+    max_accuracy_drop) resumes with those settings' defaults; one with a setting
+    this version does not know is a clear error."""
+    out = tmp_path / "c"
+    config = dataclasses.replace(SMALL, optimizers=("sgd",), epochs=1)
+    first = run_compare(config, out, quiet=True)
+    saved = json.loads((out / "compare.json").read_text())
+    for key in ("train_device", "max_accuracy_drop"):
+        del saved[key]
+    io.write_json(out / "compare.json", saved)
+    (out / "results.json").unlink()
+    assert exit_code(["compare", "--out", str(out), "--resume", "--quiet"]) == 0
+    assert numbers(json.loads((out / "results.json").read_text())) == numbers(first)
+
+    io.write_json(out / "compare.json", {**saved, "from_the_future": 1})
+    assert exit_code(["compare", "--out", str(out), "--resume", "--quiet"]) == 2
+    assert "written by another version" in capsys.readouterr().err

@@ -126,8 +126,13 @@ def _read_settings(out_dir):
     if not path.is_file():
         raise UserError(f"'{out_dir}' holds no comparison to resume (no compare.json)")
     saved = json.loads(path.read_text())
+    unknown = sorted(set(saved) - set(CompareConfig.__dataclass_fields__))
+    if unknown:
+        raise UserError(f"'{path}' has settings this descentlab does not know ({', '.join(unknown)}): "
+                        "it was written by another version")
     for key in ("optimizers", "seeds", "precisions"):
-        saved[key] = tuple(saved[key])
+        if key in saved:
+            saved[key] = tuple(saved[key])
     return CompareConfig(**saved)
 
 
@@ -140,7 +145,8 @@ def _claim(out, config, resume):
         if not resume:
             raise UserError(f"'{out}' already holds a comparison: pass --resume to continue it, "
                             "or choose another --out")
-        saved = json.loads(settings.read_text())
+        # a setting added since that compare.json was written has its default
+        saved = {**json.loads(json.dumps(dataclasses.asdict(CompareConfig()))), **json.loads(settings.read_text())}
         saved.pop("workers", None), wanted.pop("workers")
         if saved != wanted:
             diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
