@@ -2,7 +2,9 @@
 
     python3 benchmarks/compare_summary.py RUN_DIR [--out benchmarks/results/compare_fmnist_cnn.json]
 
-Reads ``RUN_DIR/results.json`` (written by ``descentlab compare``) and keeps
+Reads ``RUN_DIR/results.json`` (written by ``descentlab compare``; for a
+comparison still running or interrupted, the optimizers whose runs have all
+finished, summarised as ``results.json`` would) and keeps
 what the README shows: the settings, and per optimizer its learning rate, the
 PyTorch test accuracy and loss, the epochs to the target validation accuracy,
 the OpenVINO accuracy per precision, the largest logit difference from PyTorch
@@ -11,6 +13,7 @@ renders the README table from the JSON this writes.
 """
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -40,6 +43,21 @@ def summarise(results):
             "environment": results["environment"]}
 
 
+def finished_results(run_dir):
+    """``results.json``, or for an unfinished comparison the summary of its finished optimizers."""
+    run_dir = Path(run_dir)
+    if (run_dir / "results.json").is_file():
+        return json.loads((run_dir / "results.json").read_text())
+    from descentlab.compare.runner import RUN_RESULT, saved_settings, summarise
+
+    config = saved_settings(run_dir)
+    records = {(p.parent.name.rsplit("-seed", 1)[0], int(p.parent.name.rsplit("-seed", 1)[1])):
+               json.loads(p.read_text()) for p in sorted(run_dir.glob(f"*-seed*/{RUN_RESULT}"))}
+    done = tuple(n for n in config.names if all((n, s) in records for s in config.seeds))
+    config = dataclasses.replace(config, optimizers=done)
+    return summarise(config, [records[(n, s)] for s in config.seeds for n in done])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir")
@@ -47,7 +65,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from descentlab.io import write_json
 
-    summary = summarise(json.loads((Path(args.run_dir) / "results.json").read_text()))
+    summary = summarise(finished_results(args.run_dir))
     write_json(args.out, summary)
     print(f"wrote {args.out}: {len(summary['rows'])} optimizers")
 

@@ -117,7 +117,7 @@ def _openvino(plt, results, what):
     ran in); a hatched bar differs from PyTorch beyond test-set noise in at least one run."""
     rows = results["summary"]
     precisions = results["precisions"]
-    fig, ax = plt.subplots(figsize=(max(9, 0.6 * len(rows) * (len(precisions) + 1)), 5))
+    fig, ax = plt.subplots(figsize=(min(18, max(9, 1.0 * len(rows))), 5))  # 17 optimizers stay readable
     width = 0.8 / (len(precisions) + 1)
     series = [("PyTorch", [r["test_accuracy_mean"] for r in rows], [False] * len(rows))]
     series += [(deployed.precision_label(results, p), [r["openvino"][p]["test_accuracy_mean"] for r in rows],
@@ -137,14 +137,14 @@ def _openvino(plt, results, what):
             if hatched:
                 bar.set_hatch("///")
     ax.set_xticks([i + width * len(precisions) / 2 for i in range(len(rows))])
-    ax.set_xticklabels([r["optimizer"] for r in rows], rotation=60)
+    ax.set_xticklabels([r["optimizer"] for r in rows], rotation=60, ha="right")
     known = [v for _, values, _ in series for v in values if v]
     if known:
         ax.set_ylim(max(0.0, min(known) - 0.05), 1.0)
     ax.set(ylabel="test accuracy",
            title=f"Accuracy per precision on OpenVINO {results['device']}: {what}\n"
                  f"(hatched: differs from PyTorch beyond test-set noise, McNemar p < {ALPHA})")
-    ax.legend(handles=handles, fontsize=8)
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # never over a bar
     ax.grid(alpha=0.3, axis="y")
     return fig
 
