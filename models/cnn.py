@@ -13,12 +13,15 @@ as in DeepOBS. TensorFlow's 'same' 2x2 pooling keeps a last odd row/column,
 which is ``ceil_mode=True`` here.
 
 Both work on any image of at least 4x4 pixels (8x8 digits included): the
-first fully connected layer is sized from the input shape.
+first fully connected layer is sized from the input shape. The modules pool
+before the ReLU, which computes the same function and gradients for less
+work (``models/blocks.py``).
 """
 
 from torch import nn
 
 from descentlab.models import shapes
+from descentlab.models.blocks import conv_pool_relu
 
 VARIANTS = {  # kernel, padding, fc width, TF-style 'same' pooling
     "default": (3, 1, 128, False),
@@ -34,8 +37,8 @@ class CNN(nn.Module):
         channels = shapes.image("cnn", input_shape, smallest=4)[0]
         kernel, padding, width, same_pool = VARIANTS[variant]
         self.features = nn.Sequential(
-            nn.Conv2d(channels, 32, kernel, padding=padding), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=same_pool),
-            nn.Conv2d(32, 64, kernel, padding=padding), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=same_pool),
+            *conv_pool_relu(channels, 32, kernel, padding, same_pool),
+            *conv_pool_relu(32, 64, kernel, padding, same_pool),
             nn.Flatten())
         self.classifier = nn.Sequential(
             nn.Linear(shapes.flat_size(self.features, input_shape), width), nn.ReLU(),

@@ -135,3 +135,34 @@ def test_onnx_export_with_dynamic_batch(case):
         [got] = session.run(None, {"x": x.numpy()})
         with torch.no_grad():
             np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def textbook_features(model):
+    """The same layers in the textbook order conv, ReLU, max-pool (an independent reference
+    for the pool-then-ReLU order the models use)."""
+    from torch import nn
+
+    layers = list(model.features)
+    convs = [m for m in layers if isinstance(m, nn.Conv2d)]
+    pools = [m for m in layers if isinstance(m, nn.MaxPool2d)]
+    return nn.Sequential(*(m for conv, pool in zip(convs, pools) for m in (conv, nn.ReLU(), pool)), nn.Flatten())
+
+
+@pytest.mark.parametrize("case", [c for c in ZOO if c[0] in ("cnn", "lenet")], ids=label)
+def test_pooling_before_relu_is_exactly_the_textbook_block(case):
+    """Pool-then-ReLU gives bit-identical outputs and gradients to ReLU-then-pool, on inputs
+    with all-negative windows, exact ties and odd map sizes (fmnist_2c2d's ceil-mode pooling)."""
+    name, kw, classes = case
+    model = models.create(name, FASHION, classes, seed=3, **kw)
+    x = torch.randn(6, *FASHION)
+    x[0] = -1.0                      # every window negative
+    x[1, :, ::2, ::2] = x[1, :, 1::2, 1::2] = 0.5  # ties inside windows
+    reference = textbook_features(model)
+    ours = model.features(x)
+    assert torch.equal(ours, reference(x))
+    grads = []
+    for features in (model.features, reference):
+        model.zero_grad()
+        model.classifier(features(x)).logsumexp(1).sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
