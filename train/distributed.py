@@ -150,8 +150,12 @@ def leave(group):
 
 
 def placement():
-    """Where this process runs: ``{"host", "rank"}`` (rank 0 outside torchrun)."""
-    return {"host": platform.node(), "rank": int(os.environ.get("RANK", 0))}
+    """Where this process runs: ``{"host", "rank", "threads", "cores"}`` (rank 0 outside
+    torchrun; ``threads``: torch's; ``cores``: the CPU cores it may use, None where the OS
+    does not say)."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {"host": platform.node(), "rank": int(os.environ.get("RANK", 0)),
+            "threads": torch.get_num_threads(), "cores": cores}
 
 
 def check_device(device):
