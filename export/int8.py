@@ -27,11 +27,12 @@ OVERFLOW_FIX = "enable"
 
 
 def quantize_int8(fp32_xml, calibration_x, out_path, *, subset_size=300, seed=0, validation=None,
-                  max_accuracy_drop=None):
+                  max_accuracy_drop=None, accuracy_fp32=None):
     """Write the INT8 IR to ``out_path``; return ``{"path", "subset_size", ..., "accuracy_fp32", "accuracy_int8"}``.
 
     ``validation``: ``(x, y)`` with class labels; gives the accuracy before and
-    after (``None`` without it). ``max_accuracy_drop`` needs ``validation``.
+    after (``None`` without it); ``accuracy_fp32``, the FP32 IR's accuracy on it
+    when the caller has scored it already. ``max_accuracy_drop`` needs ``validation``.
     ``accuracy_control_needed``: the plain INT8 model dropped more than
     ``max_accuracy_drop`` and NNCF's accuracy control ran (None without
     ``max_accuracy_drop``); ``quantizers``: FakeQuantize operations in the
@@ -56,7 +57,8 @@ def quantize_int8(fp32_xml, calibration_x, out_path, *, subset_size=300, seed=0,
     model = ov.Core().read_model(fp32_xml)
     x, y = _as_arrays(validation) if validation is not None else (None, None)
 
-    accuracy_fp32 = accuracy(compile_f32(model), x, y) if validation is not None else None
+    if validation is not None and accuracy_fp32 is None:
+        accuracy_fp32 = accuracy(compile_f32(model), x, y)
     quantized = nncf.quantize(model, calibration, subset_size=len(picked), advanced_parameters=advanced)
     plain_quantizers, needed = quantizers(quantized), None
     if max_accuracy_drop is not None:

@@ -102,8 +102,10 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
         int8 = None
         if "int8" in precisions:
             started = time.perf_counter()
+            fp32_score = next((h["val_accuracy"] for h in hops if h["stage"] == "ir-fp32"), None)
             int8 = quantize_int8(tmp / FILES["fp32"], data.train.x.numpy(), tmp / FILES["int8"], seed=spec["seed"],
-                                 validation=validation, max_accuracy_drop=max_accuracy_drop)
+                                 validation=validation, max_accuracy_drop=max_accuracy_drop,
+                                 accuracy_fp32=fp32_score)
             seconds["int8"] = time.perf_counter() - started
             logits = infer(compile_f32(tmp / FILES["int8"]), example.numpy())
             hops.append(_hop("ir-int8", FILES["int8"], float(np.abs(logits - expected).max()),

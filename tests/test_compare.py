@@ -3,6 +3,7 @@ bad input -> exit 2, and the OpenVINO stage end to end."""
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
@@ -210,6 +211,29 @@ def test_parallel_workers_give_the_same_numbers(tmp_path):
         assert (a["optimizer"], a["seed"]) == (b["optimizer"], b["seed"])
         assert b["history"]["step_loss"] == pytest.approx(a["history"]["step_loss"], rel=1e-4)
         assert abs(b["torch"]["test_accuracy"] - a["torch"]["test_accuracy"]) <= 1 / 359
+        # each worker on its own half of the cores, with as many torch threads as it has cores
+        cores = sorted(os.sched_getaffinity(0))
+        halves = [cores[:len(cores) // 2], cores[len(cores) // 2:]]
+        assert b["trained_on"]["cores"] in halves
+        assert b["trained_on"]["threads"] == len(b["trained_on"]["cores"])
+        assert a["trained_on"]["cores"] == cores
+    assert parallel["environment"]["workers"] == 2
+
+
+@pytest.mark.parametrize("workers,runs,cores,expected", [
+    (None, 51, 2, 2), (None, 4, 2, 2), (None, 3, 2, 1), (None, 2, 2, 1), (None, 1, 2, 1),
+    (None, 51, 8, 8), (None, 9, 8, 4), (3, 1, 2, 3), (1, 51, 2, 1)])
+def test_automatic_workers_one_per_core_with_two_runs_each(workers, runs, cores, expected, monkeypatch):
+    monkeypatch.setattr(compare_module, "usable_cores", lambda: cores)
+    assert compare_module.worker_count(workers, runs) == expected
+    assert compare_module.worker_count(None, runs, ranks=2) == 1     # under torchrun a rank is one process
+
+
+def test_each_worker_gets_its_own_share_of_the_cores(monkeypatch):
+    monkeypatch.setattr(compare_module.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 5})
+    assert [compare_module.worker_cores(i, 2) for i in range(2)] == [{0, 1}, {2, 3, 5}]
+    assert [compare_module.worker_cores(i, 5) for i in range(5)] == [{0}, {1}, {2}, {3}, {5}]
+    assert compare_module.worker_cores(0, 6) == set()     # more workers than cores: no pinning
 
 
 def test_existing_comparison_is_not_overwritten(tmp_path, capsys):

@@ -53,7 +53,7 @@ sys.exit(main(sys.argv[3:]))
 
 # Fields that legitimately differ between two runs of the same comparison: wall-clock
 # seconds, and the environment (thread count) of the process that wrote the summary.
-TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "seconds", "environment"}
+TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "seconds", "timings", "environment"}
 
 
 def without_timing(value):
@@ -119,3 +119,52 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_results(tmp_path):
     # the same files, and no temporary left behind by the kills
     files = [sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()) for d in (out, tmp_path / "reference")]
     assert files[0] == files[1]
+
+
+def _children(pid):
+    """PIDs of the live processes whose parent is ``pid`` (from /proc)."""
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid):
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's")
+def test_workers_die_with_a_killed_comparison(tmp_path):
+    """SIGKILL the comparison while its two worker processes train: they die too, instead of
+    writing a run's files behind the back of the ``--resume`` that follows."""
+    import time
+
+    command = subprocess.Popen([sys.executable, "-m", "descentlab", "compare", "--model", "logreg",
+                                "--optimizers", "sgd,adam,rprop,adagrad", "--epochs", "200", "--seeds", "0",
+                                "--precisions", "none", "--workers", "2", "--out", str(tmp_path / "c"),
+                                "--quiet"])
+    deadline = time.monotonic() + 120
+    workers = []
+    while time.monotonic() < deadline and not (tmp_path / "c" / "sgd-seed0" / "checkpoint.pt").exists():
+        time.sleep(0.2)
+    workers = [pid for pid in _children(command.pid)
+               if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()]
+    assert len(workers) == 2, "the comparison did not start two workers"
+    command.kill()
+    command.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)

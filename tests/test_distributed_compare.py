@@ -60,7 +60,7 @@ def _numbers(value, path=""):
     """Every number of a results dict but the timings and the environment, by path."""
     if isinstance(value, dict):
         return {k: v for key, item in value.items()
-                if key not in ("train_seconds", "seconds_per_epoch", "seconds", "environment",
+                if key not in ("train_seconds", "seconds_per_epoch", "seconds", "timings", "environment",
                                "trained_on")
                 for k, v in _numbers(item, f"{path}/{key}").items()}
     if isinstance(value, list):
@@ -70,7 +70,7 @@ def _numbers(value, path=""):
 
 @pytest.fixture(scope="module")
 def one_process(tmp_path_factory):
-    config = CompareConfig(optimizers=OPTIMIZERS, seeds=SEEDS, epochs=EPOCHS, precisions=())
+    config = CompareConfig(optimizers=OPTIMIZERS, seeds=SEEDS, epochs=EPOCHS, precisions=(), workers=1)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -28,7 +28,8 @@ import os
 import platform
 import statistics
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from descentlab.compare import deployed, report, spread, stats, tune
 from descentlab.train.history import History
 from descentlab.compare.settings import PRECISIONS, CompareConfig
 from descentlab.train.progress import Progress
-from descentlab.train.run import train_run, validate
+from descentlab.train.run import memory_format, train_run, validate
 
 RUN_RESULT = "run.json"
 
@@ -60,7 +61,7 @@ def check(config):
             raise ValueError(f"unknown precision '{p}' (choose from {', '.join(PRECISIONS)})")
     if not config.seeds:
         raise ValueError("--seeds needs at least one seed")
-    if config.workers < 1:
+    if config.workers is not None and config.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {config.workers}")
     if config.target_accuracy is not None and not 0 < config.target_accuracy <= 1:
         raise ValueError(f"the target accuracy is a fraction in (0, 1], got {config.target_accuracy} "
@@ -88,6 +89,7 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
     Under ``torchrun`` the runs are spread over the ranks and rank 0 alone
     returns the results (None elsewhere): see ``spread``.
     """
+    started = time.perf_counter()
     check(config)
     if data is not None and data.name != config.dataset:
         raise ValueError(f"the data given is named '{data.name}', the settings say dataset '{config.dataset}'")
@@ -106,10 +108,12 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
     tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
               config.device, tuple(config.precisions), data, config.max_accuracy_drop)
              for seed in config.seeds for name in config.names]
-    records = spread.run_all(group, tasks, config.workers, quiet, _run_all, out)
+    workers = worker_count(config.workers, len(tasks), group.world_size)
+    records = spread.run_all(group, tasks, workers, quiet, _run_all, out)
     if records is None:  # not rank 0
         return None
-    results = summarise(config, records, tuned)
+    results = summarise(dataclasses.replace(config, workers=workers), records, tuned)
+    results["timings"] = timings(records, time.perf_counter() - started)
     io.write_json(out / "results.json", results)
     report.write(out, results)
     return results
@@ -157,24 +161,68 @@ def _claim(out, config, resume):
     io.write_json(settings, dataclasses.asdict(config))
 
 
+def usable_cores():
+    """The CPU cores this process may run on (its affinity mask, where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def worker_count(workers, runs, ranks=1):
+    """``workers``, or for None (automatic) one process per core, each with one torch thread,
+    as long as every worker gets at least two runs: a worker's start-up (importing torch and
+    OpenVINO, loading the data, a few seconds) is paid back only over several runs, and a
+    comparison of one or two runs stays in this process with all the cores' threads.
+    Under ``torchrun`` the ranks are the processes: one worker each."""
+    if workers is not None:
+        return workers
+    if ranks > 1:
+        return 1
+    return max(1, min(usable_cores(), runs // 2))
+
+
+def timings(records, wall):
+    """Where a comparison's time went: its wall seconds (in this call, after the process
+    started) and, summed over the runs that recorded them, the seconds of each phase of a run
+    (training steps, validation, checkpoints, test, data and warm-up, export, OpenVINO).
+    With several workers the phases overlap, so they add up to more than the wall time."""
+    phases = {}
+    for record in records:
+        for phase, seconds in record.get("timings", {}).items():
+            phases[phase] = phases.get(phase, 0.0) + seconds
+    return {"wall": wall, "phases": phases}
+
+
 def _run_all(tasks, workers, quiet):
     progress = Progress(len(tasks), quiet)
-    records = []
+    records = [None] * len(tasks)
     if workers == 1:
         with _library_output(quiet):
-            for task in tasks:
-                records.append(run_task(task, progress))
-                progress.advance(f"{records[-1]['optimizer']} seed {records[-1]['seed']} done")
+            for i, task in enumerate(tasks):
+                records[i] = run_task(task, progress)
+                progress.advance(f"{records[i]['optimizer']} seed {records[i]['seed']} done")
     else:
         # spawn, not fork: forking a process whose torch thread pools already
         # run (the learning-rate search ran in this one) can hang the children.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(workers, quiet)) as pool:
-            for record in pool.map(run_task, tasks):
-                records.append(record)
-                progress.advance(f"{record['optimizer']} seed {record['seed']} done")
+        context = multiprocessing.get_context("spawn")
+        started = context.Value("i", 0)  # how many workers have started: the next one's index
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=_init_worker, initargs=(workers, quiet, started)) as pool:
+            running = {pool.submit(run_task, tasks[i]): i for i in _longest_first(tasks)}
+            try:
+                for future in as_completed(running):
+                    records[running[future]] = record = future.result()
+                    progress.advance(f"{record['optimizer']} seed {record['seed']} done")
+            except BaseException:  # a run failed: the runs not started yet never start
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     progress.close()
     return records
+
+
+def _longest_first(tasks):
+    """The order in which the workers take the runs: the line search (a forward pass per
+    candidate step on every batch, twice a run's time or more) first, so that no worker is
+    left alone with it at the end while the others idle."""
+    return sorted(range(len(tasks)), key=lambda i: not optimizers.info(tasks[i][0].optimizer).needs_closure)
 
 
 @contextlib.contextmanager
@@ -185,12 +233,45 @@ def _library_output(quiet):
         yield
 
 
-def _init_worker(workers, quiet):
+def _init_worker(workers, quiet, started):
+    _die_with_parent()
+    with started.get_lock():
+        index = started.value
+        started.value += 1
+    cores = worker_cores(index, workers)
+    if cores:
+        os.sched_setaffinity(0, cores)
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    torch.set_num_threads(len(cores) if cores else max(1, usable_cores() // workers))
+    torch.set_num_interop_threads(1)
     # a worker prints nothing of its own: what libraries print follows _library_output
     sys.stdout = open(os.devnull, "w") if quiet else sys.stderr
+
+
+def worker_cores(index, workers):
+    """The cores worker ``index`` of ``workers`` runs on: its own share of this process's
+    cores, so that what it runs besides torch (ONNX Runtime's check, NNCF, OpenVINO, which
+    size their thread pools from the cores a process may use) stays off the other workers'
+    cores. Empty (no pinning) where the OS has no affinity or there are more workers than cores."""
+    if not hasattr(os, "sched_getaffinity"):
+        return set()
+    cores = sorted(os.sched_getaffinity(0))
+    if workers > len(cores):
+        return set()
+    return set(cores[index * len(cores) // workers:(index + 1) * len(cores) // workers])
+
+
+def _die_with_parent():
+    """On Linux, a worker is killed when the comparison's process dies (even by SIGKILL):
+    an orphan would go on writing a run's files while ``--resume`` trains the same run."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
 
 
 @functools.lru_cache(maxsize=4)
@@ -205,8 +286,10 @@ def run_task(task, progress=None):
     done = run_dir / RUN_RESULT
     if done.is_file():
         return json.loads(done.read_text())
+    started = time.perf_counter()
     dataset = data or _dataset(config.dataset, config.data_dir, config.seed)
     _warm_up(config, dataset)
+    loaded = time.perf_counter() - started
 
     def on_epoch(epoch, history):
         if progress is not None:
@@ -215,7 +298,9 @@ def run_task(task, progress=None):
             progress.show(f"{config.optimizer} seed {config.seed} epoch {epoch}/{config.epochs} {metric}")
 
     record = train_run(config, dataset, out_dir=run_dir, resume=True, on_epoch=on_epoch)
-    record["openvino"] = deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop)
+    record["timings"]["data and warm-up"] = loaded
+    record["openvino"] = deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop,
+                                timings=record["timings"])
     io.write_json(done, record)
     return json.loads(done.read_text())
 
@@ -233,6 +318,7 @@ def _warm_up(config, dataset):
 
     model = models.create(config.model, dataset.input_shape, dataset.num_classes,
                           **config.model_kwargs)
+    model.to(memory_format=memory_format(config, model))  # the kernels the runs will use
     size = config.batch_size or len(dataset.train)
     for start in range(0, min(len(dataset.train), 10 * size), size):
         objective.loss(dataset.task, model(dataset.train.x[start:start + size]),
@@ -240,7 +326,7 @@ def _warm_up(config, dataset):
     _WARMED.add((config.model, dataset.name))
 
 
-def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None):
+def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None, timings=None):
     """Export the run to OpenVINO and score every precision on ``device``.
 
     Each precision records its test accuracy and loss, the difference from
@@ -249,7 +335,8 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None)
     for native and bf16 also ``same_as_fp32``: it computed in f32 after all).
     ``max_accuracy_drop`` turns on NNCF's accuracy control for the INT8 IR.
     A run whose export fails a hop's check is kept, with the reason, like a
-    diverged one: one model must not cost the whole comparison."""
+    diverged one: one model must not cost the whole comparison. ``timings``
+    (a dict) receives the seconds of the export and of the OpenVINO scoring."""
     if not precisions:
         return {"skipped": "no precisions asked for"}
     if record["diverged"]:
@@ -258,12 +345,17 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None)
     from descentlab import infer
     from descentlab.infer import precision as ov_precision
 
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
     files = {ov_precision.ir_precision(p) for p in precisions}
     try:
         manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=files, data=dataset,
                                             max_accuracy_drop=max_accuracy_drop)
     except ValueError as exc:  # a hop failed its check: report it, keep the comparison going
         return {"skipped": f"{record['optimizer']} seed {record['seed']}: export failed: {exc}"}
+    finally:
+        timings["export"] = time.perf_counter() - started
+    started = time.perf_counter()
     test = dataset.test
     packed = record["torch"].get("test_correct")  # train_run's per-example hits (classification)
     torch_correct = io.unpack_bools(packed) if packed else None
@@ -283,6 +375,7 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None)
         if "correct" in result:
             scores[p]["test_correct"] = io.pack_bools(result["correct"])
     scores["export"] = {"hops": manifest["hops"], "int8": manifest.get("int8")}
+    timings["openvino"] = time.perf_counter() - started
     return scores
 
 

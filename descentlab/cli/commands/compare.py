@@ -12,6 +12,8 @@ minutes on 2 CPU cores. The serious run:
   descentlab compare --dataset fashion-mnist --model cnn --epochs 5 --batch-size 128
 """
 
+import argparse
+
 from descentlab.cli import arguments
 
 HELP = "train one model per optimizer, export to OpenVINO, report who wins"
@@ -60,8 +62,10 @@ def add_arguments(parser):
     parser.add_argument("--target-accuracy", type=float,
                         help="for 'epochs to target' (default: 98%% of the winner's accuracy)")
     parser.add_argument("--data-dir", help="directory holding the dataset files (the only place looked in)")
-    parser.add_argument("--workers", type=arguments.positive_int, default=1,
-                        help="runs trained in parallel processes (timings then share the CPU)")
+    parser.add_argument("--workers", type=_workers, default=None, metavar="N|auto",
+                        help="runs trained at once, each in its own process with its share of the "
+                             "CPU threads (default auto: one process per core when each gets two "
+                             "runs or more, else one process with every core's threads)")
     parser.add_argument("--out", help="output directory (default runs/compare-DATASET-MODEL-TIME)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the comparison in --out with its saved settings")
@@ -99,6 +103,16 @@ def run(args):
     model = args.model.replace(":", "-").replace(".", "-")
     out = args.out or f"runs/compare-{args.dataset}-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     return _print(run_compare(config, out, quiet=args.quiet), out)
+
+
+def _workers(text):
+    """``--workers``: a positive integer, or ``auto`` (None: ``compare.runner.worker_count`` decides)."""
+    if text == "auto":
+        return None
+    try:
+        return arguments.positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}") from None
 
 
 def _flag(field):
