@@ -1,9 +1,9 @@
-"""The README's measured figures, rendered from the committed JSON under ``benchmarks/results/``.
+"""The READMEs' measured figures, rendered from the committed JSON under ``benchmarks/results/``.
 
     python3 benchmarks/readme_figures.py            # check: exit 1 naming every block that differs
     python3 benchmarks/readme_figures.py --write    # rewrite those blocks from the JSON
 
-Every number the README quotes from a benchmark sits between
+Every number README.md (and benchmarks/README.md) quotes from a benchmark sits between
 ``<!-- figures NAME -->`` and ``<!-- /figures NAME -->``; the block's text is
 exactly what ``BLOCKS[NAME]`` renders from its JSON file. A README figure that
 no committed JSON backs, or a JSON rerun the README was not updated for, makes
@@ -140,22 +140,78 @@ def distributed():
     return "\n".join(lines)
 
 
-BLOCKS = {"compare-fmnist": compare_fmnist, "precision-fmnist": precision_fmnist, "distributed": distributed, "inference": inference, "optimizer-step": optimizer_step,
+def _compare_time_module():
+    """benchmarks/compare_time.py, whose tables the two compare-time blocks render."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_time", ROOT / "benchmarks" / "compare_time.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _markdown(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
+
+
+def compare_time():
+    """The README's summary: the serious comparison's wall time before and after, the full run,
+    the bare loop's set-ups and the line search's cost against a plain run."""
+    data = _load("compare_time.json")
+    runs = data["measurements"]
+    lines = ["| measurement | epochs | processes x threads | wall time | outside training steps |",
+             "|---|---:|---|---:|---:|"]
+    for label, m in runs.items():
+        lines.append(f"| {label} | {m['epochs']} | {m['workers']} x {m['threads'] // m['workers'] or 1} "
+                     f"| {m['wall'] / 60:.1f} min | {100 * m['outside_training_share']:.1f} % |")
+    machine = data["machine"]
+    lines += ["", f"On {machine['cpu']} ({machine['cores']} cores, {' '.join(machine['cpu_flags'])}), "
+                  "run under `chrt -f 10`. The bare training step (Adam, batch 128): "
+                  + "; ".join(f"{name} {row['ms_per_step']:.1f} ms" for name, row in data["bare_loop"].items())
+                  + "."]
+    ratios = []
+    for label, m in runs.items():
+        train = {r["optimizer"]: r["train_s"] for r in m["runs"]}
+        if "linesearch" in train and "adam" in train:
+            ratios.append(f"{train['linesearch'] / train['adam']:.2f}x ({label})")
+    if ratios:
+        lines += ["", "The line search's training time against Adam's: " + ", ".join(ratios) + "."]
+    full = [m for m in runs.values() if m["epochs"] == 5]
+    if full:
+        bound = 5 * 55000 * len(full[0]["runs"]) / full[0]["flop_bound_samples_per_s"]
+        lines += ["", f"At the float32 matmul peak of this CPU's cores, the full comparison's training "
+                      f"arithmetic alone would take {bound / 60:.1f} min."]
+    return "\n".join(lines)
+
+
+def compare_time_tables():
+    """benchmarks/README.md: every table ``compare_time.py`` prints."""
+    module, data = _compare_time_module(), _load("compare_time.json")
+    return "\n\n".join([module.machine_line(data) + ".", *(_markdown(*table) for table in module.tables(data))])
+
+
+BLOCKS = {"compare-time": compare_time, "compare-fmnist": compare_fmnist, "precision-fmnist": precision_fmnist, "distributed": distributed, "inference": inference, "optimizer-step": optimizer_step,
           "batching": batching, "export-seconds": export_seconds}
 PATTERN = re.compile(r"<!-- figures (?P<name>[\w-]+) -->\n(?:(?P<body>.*?)\n)?<!-- /figures (?P=name) -->", re.S)
 
 
-def render(readme):
+# the benchmarks' own README holds the full tables
+BENCHMARK_BLOCKS = {"compare-time-tables": compare_time_tables}
+FILES = {ROOT / "README.md": BLOCKS, ROOT / "benchmarks" / "README.md": BENCHMARK_BLOCKS}
+
+
+def render(readme, blocks=BLOCKS):
     """``(new README text, names of the blocks that changed)``; ``ValueError`` for an unknown or missing block."""
     found = [m.group("name") for m in PATTERN.finditer(readme)]
-    unknown = sorted(set(found) - set(BLOCKS))
-    missing = sorted(set(BLOCKS) - set(found))
+    unknown = sorted(set(found) - set(blocks))
+    missing = sorted(set(blocks) - set(found))
     if unknown or missing:
         raise ValueError(f"README blocks unknown: {unknown}, missing: {missing}")
     changed = []
 
     def replace(match):
-        name, body = match.group("name"), BLOCKS[match.group("name")]()
+        name, body = match.group("name"), blocks[match.group("name")]()
         if body != match.group("body"):
             changed.append(name)
         return f"<!-- figures {name} -->\n{body}\n<!-- /figures {name} -->"
@@ -167,17 +223,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the blocks that differ")
     args = parser.parse_args(argv)
-    path = ROOT / "README.md"
-    text, changed = render(path.read_text())
-    if args.write:
-        path.write_text(text)
-        print(f"rewrote {', '.join(changed) or 'nothing'}")
-        return 0
-    if changed:
-        print(f"README figures differ from their JSON: {', '.join(changed)} "
+    stale = []
+    for path, blocks in FILES.items():
+        text, changed = render(path.read_text(), blocks)
+        if args.write:
+            path.write_text(text)
+            print(f"{path.relative_to(ROOT)}: rewrote {', '.join(changed) or 'nothing'}")
+        stale += [f"{path.relative_to(ROOT)}: {name}" for name in changed]
+    if stale and not args.write:
+        print(f"README figures differ from their JSON: {', '.join(stale)} "
               "(python3 benchmarks/readme_figures.py --write)")
         return 1
-    print("README figures match their JSON")
+    if not args.write:
+        print("README figures match their JSON")
     return 0
 
 

@@ -12,8 +12,9 @@ figures = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(figures)
 
 
-def test_the_readme_quotes_the_committed_json():
-    _, changed = figures.render((ROOT / "README.md").read_text())
+@pytest.mark.parametrize("path", list(figures.FILES), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_readmes_quote_the_committed_json(path):
+    _, changed = figures.render(path.read_text(), figures.FILES[path])
     assert changed == [], f"run: python3 benchmarks/readme_figures.py --write ({changed})"
 
 
