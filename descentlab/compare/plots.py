@@ -29,6 +29,7 @@ from descentlab.compare.stats import ALPHA
 SMALL = 6          # up to this many optimizers share one axis; more get one panel per family
 SMOOTHING = 30     # the EMA's time constant is the longest run's step count divided by this
 FAINT = 0.3        # opacity of the reference line and of the raw per-step loss
+DODGE = 0.08       # per-epoch points of one axis are spread over +- this many epochs
 
 
 def _pyplot():
@@ -160,17 +161,17 @@ def _best(results):
 
 
 def _curve_figure(plt, results, draw, title, xlabel, ylabel, log=False):
-    """One axis or one panel per family; ``draw(ax, name, faint)`` draws one optimizer.
-    In a panel without the best optimizer, it is drawn faintly for reference."""
+    """One axis or one panel per family; ``draw(ax, name, faint, slot)`` draws one optimizer
+    (``slot`` in [0, 1): where its markers start, so the markers of curves that coincide
+    interleave). In a panel without the best optimizer, it is drawn faintly for reference."""
     names = [row["optimizer"] for row in results["summary"]]
     layout = panels(names)
     best = _best(results)
     fig, axes = _grid(plt, len(layout))
     for ax, (family, members) in zip(axes, layout):
-        for name in members:
-            draw(ax, name, False)
-        if family is not None and best is not None and best not in members:
-            draw(ax, best, True)
+        shown = members + ([best] if family is not None and best is not None and best not in members else [])
+        for slot, name in enumerate(shown):
+            draw(ax, name, name not in members, slot / len(shown))
         if family is not None:
             ax.set_title(family, fontsize=10)
         if log:
@@ -190,7 +191,7 @@ def _label(name, faint, diverged):
 
 
 def _loss_figure(plt, results, series, x_attr, xlabel, title):
-    def draw(ax, name, faint):
+    def draw(ax, name, faint, slot):
         s = series[name]
         x = getattr(s, x_attr)
         n = min(len(x), len(s.smooth))
@@ -203,7 +204,7 @@ def _loss_figure(plt, results, series, x_attr, xlabel, title):
                 ax.fill_between(x[:n], s.smooth_low[:n], s.smooth_high[:n], color=st["color"], alpha=0.15,
                                 linewidth=0)
         every = max(1, n // 8)
-        offset = optimizers.available().index(name) * every // len(optimizers.available())  # markers of a panel interleave
+        offset = int(slot * every)
         ax.plot(x[:n], s.smooth[:n], color=st["color"], marker=st["marker"], markersize=5,
                 markevery=(offset, every), linewidth=1.0 if faint else 1.6,
                 alpha=FAINT if faint else 1.0, linestyle="--" if faint else "-", label=_label(name, faint, s.diverged))
@@ -214,24 +215,25 @@ def _loss_figure(plt, results, series, x_attr, xlabel, title):
 
 
 def _loss_limits(fig, series):
-    """Log y from just under the lowest smoothed loss to twice the highest starting loss:
+    """Log y from just under the lowest smoothed loss to 1.5 times the highest starting loss:
     a diverging run leaves through the top instead of flattening every other curve."""
     lows = [np.nanmin(s.smooth) for s in series.values() if np.isfinite(s.smooth).any()]
     starts = [s.smooth[0] for s in series.values() if len(s.smooth) and np.isfinite(s.smooth[0])]
     if lows and starts:
         for ax in fig.axes:
-            ax.set_ylim(min(lows) * 0.8, 2 * max(starts))
+            ax.set_ylim(min(lows) * 0.8, 1.5 * max(starts))
 
 
 def _metric_figure(plt, results, series, what):
     classified = _classified(results)
 
-    def draw(ax, name, faint):
+    def draw(ax, name, faint, slot):
         s = series[name]
         st = style(name)
+        x = s.epochs + DODGE * (2 * slot - 1)  # coinciding curves side by side, not on top
         if s.seeds > 1 and not faint:
-            ax.fill_between(s.epochs, s.metric_low, s.metric_high, color=st["color"], alpha=0.15, linewidth=0)
-        ax.plot(s.epochs, s.metric, color=st["color"], marker=st["marker"], markersize=5,
+            ax.fill_between(x, s.metric_low, s.metric_high, color=st["color"], alpha=0.15, linewidth=0)
+        ax.plot(x, s.metric, color=st["color"], marker=st["marker"], markersize=5,
                 linewidth=1.0 if faint else 1.6, alpha=FAINT if faint else 1.0,
                 linestyle="--" if faint else "-", label=_label(name, faint, s.diverged))
 
@@ -248,19 +250,23 @@ def _metric_figure(plt, results, series, what):
 def captions(results, time_constant, steps_per_epoch):
     """What each curve figure shows, for the report (the same words under every copy)."""
     seeds = len(results["seeds"])
-    layout = (f"up to {SMALL} optimizers share one axis; with more, one panel per lecture family, the "
-              "overall best optimizer dashed and faint in every other panel for reference")
+    if len(results["summary"]) > SMALL:
+        layout = (f"one panel per lecture family (more than {SMALL} optimizers), the overall best optimizer "
+                  "dashed and faint in every other panel for reference")
+    else:
+        layout = f"one axis (up to {SMALL} optimizers; more get one panel per lecture family)"
     band = (f" Lines are the mean over the {seeds} seeds; the band spans their minimum to maximum."
             if seeds > 1 else "")
-    smoothing = (f"Faint: the raw loss of every step; solid: its exponential moving average "
-                 f"(β = 1 − 1/{time_constant:.3g}, debiased like Adam's m̂)")
+    smoothing = (f"Faint: the raw loss; solid: its exponential moving average over about {time_constant:.3g} "
+                 "steps (β = 1 − 1/that, debiased like Adam's m̂)")
     return {
-        "loss.png": f"Training loss of every step. {smoothing}; {layout}.{band}",
+        "loss.png": f"Training loss per step. {smoothing}; {layout}.{band}",
         "loss_time.png": (f"The same against training seconds. Only epoch times are recorded, so each of an "
                           f"epoch's {steps_per_epoch} steps is placed by linear interpolation within its "
                           f"epoch's measured seconds (evaluation excluded).{band}"),
         "accuracy.png": (f"{'Validation accuracy' if _classified(results) else 'Validation loss'} after each "
-                         f"epoch (epoch 0: before the first step); {layout}.{band}"),
+                         f"epoch (epoch 0: before the first step; the optimizers of an axis are shifted by up "
+                         f"to ±{DODGE} epoch so that curves which coincide stay visible); {layout}.{band}"),
         "final_accuracy.png": "PyTorch test accuracy per optimizer, best first (error bars: ± std over seeds).",
         "openvino.png": ("Test accuracy per optimizer in PyTorch and each OpenVINO precision "
                          f"(hatched: differs from PyTorch beyond test-set noise, McNemar p < {ALPHA})."),
