@@ -1,7 +1,7 @@
 """The main job: train one model per optimizer from the same initial weights and the
 same data order, export each to OpenVINO IR (fp32, fp16, int8), score each on the
 chosen OpenVINO device (the FP32 IR also as the device runs it by default: native),
-and write results.json, report.md and plots into --out.
+and write results.json, report.md, report.html (the same, one file for a browser) and plots into --out.
 
 On several processes or machines, each (optimizer, seed) run on one rank, rank 0
 gathering the results:
@@ -118,6 +118,5 @@ def _print(results, out):
     print(headline(results).replace("**", ""))
     print()
     print(torch_table(results))
-    print(f"\nreport: {out}/report.md   results: {out}/results.json")
-    print(f"report for a browser: {out}/report.html")
+    print(f"\nreport: {out}/report.md   results: {out}/results.json   in a browser: {out}/report.html")
     return 0
