@@ -98,3 +98,4 @@ def test_missing_extra_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, com
     assert err.count("\n") == 1 and "pip install 'descentlab[tensorboard]'" in err
     assert not (tmp_path / "tb").exists() and not (out / "checkpoint.pt").exists()
     assert not (out / "compare.json").exists()
+
