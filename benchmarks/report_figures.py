@@ -41,8 +41,7 @@ def main():
         kept = _without_hits(json.loads(args.results.read_text()))
         (DOCS / "results.json").write_text(json.dumps(kept, indent=1) + "\n")
     results = json.loads((DOCS / "results.json").read_text())
-    plt = plots._pyplot()
-    figures, _ = plots.draw_all(plt, results)
+    figures, _ = plots.draw_all(results)
     for name in SHOWN:
         buffer = io.BytesIO()
         figures[name].savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
@@ -50,8 +49,9 @@ def main():
         with Image.open(buffer) as image:
             image.convert("RGB").quantize(256).save(DOCS / name, optimize=True)
         print(DOCS / name)
-    for fig in figures.values():
-        plt.close(fig)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import html.parser
 import io as _io
 import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -20,6 +21,12 @@ from descentlab.compare import plots, report
 
 ALL = optimizers.available()
 SIZES = {1: ["adam"], 3: ["sgd", "momentum", "adam"], 17: ALL}
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
 
 
 def optimizer_of(label):
@@ -45,7 +52,7 @@ def written(tmp_path_factory):
 def test_every_figure_is_a_png_of_sane_size(written, n, seeds):
     directory, _ = written[n, seeds]
     text = (directory / "report.md").read_text()
-    for name in ("loss.png", "loss_time.png", "accuracy.png", "final_accuracy.png"):
+    for name in ("loss.png", "loss_time.png", "accuracy.png", "final_accuracy.png", "openvino.png", "tuning.png"):
         data = (directory / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         with Image.open(_io.BytesIO(data)) as image:
@@ -67,9 +74,8 @@ def lines_by_optimizer(fig):
 
 
 def test_each_optimizer_has_one_colour_and_marker_in_every_figure():
-    plt = plots._pyplot()
     for names in (SIZES[3], ALL):
-        figures, _ = plots.draw_all(plt, report_cases.results(names, (0, 1)))
+        figures, _ = plots.draw_all(report_cases.results(names, (0, 1)))
         for file in ("loss.png", "loss_time.png", "accuracy.png"):
             drawn = lines_by_optimizer(figures[file])
             assert set(drawn) == set(names), file
@@ -80,8 +86,6 @@ def test_each_optimizer_has_one_colour_and_marker_in_every_figure():
         bars = figures["final_accuracy.png"].axes[0].patches
         labels = [t.get_text() for t in figures["final_accuracy.png"].axes[0].get_xticklabels()]
         assert [to_hex(b.get_facecolor()) for b in bars] == [optimizers.info(n).color for n in labels]
-        for fig in figures.values():
-            plt.close(fig)
 
 
 def test_colours_differ_within_every_family_and_overall():
@@ -107,10 +111,9 @@ def test_families_follow_the_lectures():
 
 
 def test_many_optimizers_get_one_panel_per_family_with_the_best_faint():
-    plt = plots._pyplot()
     results = report_cases.results(ALL, (0,))
     best = results["summary"][0]["optimizer"]
-    figures, _ = plots.draw_all(plt, results)
+    figures, _ = plots.draw_all(results)
     for file in ("loss.png", "accuracy.png"):
         axes = [ax for ax in figures[file].axes if ax.get_visible()]
         assert [ax.get_title() for ax in axes] == list(optimizers.families())
@@ -118,14 +121,13 @@ def test_many_optimizers_get_one_panel_per_family_with_the_best_faint():
             labels = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
             faint = [label for label in labels if label.endswith("(best overall)")]
             assert faint == ([] if best in members else [f"{best} (best overall)"])
-    few, _ = plots.draw_all(plt, report_cases.results(ALL[:plots.SMALL], (0,)))
+    few, _ = plots.draw_all(report_cases.results(ALL[:plots.SMALL], (0,)))
     assert len([ax for ax in few["loss.png"].axes if ax.get_visible()]) == 1
 
 
 def test_seed_mean_and_band_are_those_of_the_runs():
-    plt = plots._pyplot()
     results = report_cases.results(["sgd", "adam"], (0, 1, 2))
-    figures, _ = plots.draw_all(plt, results)
+    figures, _ = plots.draw_all(results)
     ax = figures["accuracy.png"].axes[0]
     for name in ("sgd", "adam"):
         runs = [r["history"] for r in results["runs"] if r["optimizer"] == name]
@@ -149,9 +151,8 @@ def test_step_times_are_interpolated_within_each_epoch():
 
 
 def test_a_diverged_optimizer_is_named_in_the_legend(written):
-    plt = plots._pyplot()
     _, results = written[17, 1]
-    figures, _ = plots.draw_all(plt, results)
+    figures, _ = plots.draw_all(results)
     labels = [line.get_label() for ax in figures["loss.png"].axes for line in ax.get_lines()]
     assert "adadelta (diverged: 1/1 runs)" in labels
 

@@ -277,15 +277,17 @@ def captions(results, time_constant, steps_per_epoch):
 def write_all(out, results):
     """Write the figures into ``out``; returns ``{file name: caption}``."""
     plt = _pyplot()
-    figures, notes = draw_all(plt, results)
+    figures, notes = draw_all(results)
     for name, fig in figures.items():
         _save(fig, out / name)
         plt.close(fig)
     return {name: notes[name] for name in figures}
 
 
-def draw_all(plt, results):
-    """``({file name: matplotlib figure}, {file name: caption})``, nothing written."""
+def draw_all(results):
+    """``({file name: matplotlib figure}, {file name: caption})``, nothing written
+    (close the figures with ``matplotlib.pyplot.close``)."""
+    plt = _pyplot()
     what = f"{results['model']} on {results['dataset']}"
     series, time_constant, steps_per_epoch = _series(results)
     figures = {
@@ -358,7 +360,8 @@ def _openvino(plt, results, what):
 
 
 def _tuning(plt, results, what):
-    """Validation score against the learning rate (log axis), one line per optimizer.
+    """Validation score against the learning rate (log axis), one line per optimizer;
+    one panel per family above SMALL optimizers.
 
     The chosen lr is a ringed star; a diverged trial is an x on the floor of the axis,
     so the axis spans the scores that exist instead of being blown up by a divergence.
@@ -372,31 +375,39 @@ def _tuning(plt, results, what):
         floor = max(0.0, min(values, default=0.0) - 0.05)   # below every real score
     else:
         floor = 10 * max(values, default=1.0)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for name, entry in tuning.items():
-        color = style(name)["color"]
-        points = [(t["lr"], None if t["score"] is None else t["score"] if accuracy else t["val_loss"])
-                  for t in entry["trials"]]
-        ax.plot([lr for lr, y in points if y is not None], [y for _, y in points if y is not None],
-                "-", color=color, marker=style(name)["marker"], markersize=4, label=name)
-        diverged = [lr for lr, y in points if y is None]
-        ax.plot(diverged, [floor] * len(diverged), "x", color=color, markersize=9, markeredgewidth=2)
-        chosen = [y for lr, y in points if lr == entry["best_lr"]]
-        if chosen:
-            ax.plot([entry["best_lr"]], chosen, "*", color=color, markersize=16, markeredgecolor="black")
-    ax.plot([], [], "x", color="gray", markersize=9, markeredgewidth=2, label="diverged (at the floor)")
-    ax.plot([], [], "*", color="gray", markersize=14, markeredgecolor="black", label="chosen lr")
-    ax.set_xscale("log")
     if accuracy:
-        ax.set_ylim(floor - 0.04, 1.01)
-        ylabel = "validation accuracy"
+        ylabel, bottom, top = "validation accuracy", floor - 0.04, 1.01
     else:
-        ax.set_yscale("log")
-        ax.set_ylim(top=floor * 1.5)
-        ylabel = "validation loss"
+        ylabel, bottom, top = "validation loss", None, floor * 1.5
     epochs = results.get("tune_epochs")
-    ax.set(xlabel="learning rate", ylabel=f"{ylabel}{f' after {epochs} epoch' + 's' * (epochs != 1) if epochs else ''}",
-           title=f"Learning-rate search: {what}")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: the floor stays visible
+    ylabel += f" after {epochs} epoch" + "s" * (epochs != 1) if epochs else ""
+    layout = panels(list(tuning))
+    fig, axes = _grid(plt, len(layout))
+    for ax, (family, members) in zip(axes, layout):
+        for name in members:
+            color, entry = style(name)["color"], tuning[name]
+            points = [(t["lr"], None if t["score"] is None else t["score"] if accuracy else t["val_loss"])
+                      for t in entry["trials"]]
+            ax.plot([lr for lr, y in points if y is not None], [y for _, y in points if y is not None],
+                    "-", color=color, marker=style(name)["marker"], markersize=4, label=name)
+            diverged = [lr for lr, y in points if y is None]
+            ax.plot(diverged, [floor] * len(diverged), "x", color=color, markersize=9, markeredgewidth=2)
+            chosen = [y for lr, y in points if lr == entry["best_lr"]]
+            if chosen:
+                ax.plot([entry["best_lr"]], chosen, "*", color=color, markersize=16, markeredgecolor="black")
+        ax.plot([], [], "x", color="gray", markersize=9, markeredgewidth=2, label="diverged (at the floor)")
+        ax.plot([], [], "*", color="gray", markersize=14, markeredgecolor="black", label="chosen lr")
+        ax.set_xscale("log")
+        if not accuracy:
+            ax.set_yscale("log")
+        ax.set_ylim(bottom, top)
+        ax.set(xlabel="learning rate", ylabel=ylabel)
+        ax.set_title(family or "", fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        if family is None:   # outside: the floor stays visible
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            ax.legend(fontsize=7, loc="lower center", ncol=2)
+    fig.suptitle(f"Learning-rate search: {what}", fontsize=11)
+    fig.tight_layout()
     return fig
