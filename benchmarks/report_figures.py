@@ -39,7 +39,7 @@ def main():
     DOCS.mkdir(parents=True, exist_ok=True)
     if args.results:
         kept = _without_hits(json.loads(args.results.read_text()))
-        (DOCS / "results.json").write_text(json.dumps(kept, indent=1) + "\n")
+        (DOCS / "results.json").write_text(json.dumps(kept) + "\n")
     results = json.loads((DOCS / "results.json").read_text())
     figures, _ = plots.draw_all(results)
     for name in SHOWN:
