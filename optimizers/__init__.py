@@ -17,7 +17,7 @@ from .momentum import Momentum
 from .nadam import NAdam
 from .nesterov import Nesterov
 from .radam import RAdam
-from .registry import REGISTRY, OptimInfo, available, create, defaults, info
+from .registry import FAMILIES, REGISTRY, OptimInfo, available, create, defaults, families, info
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
@@ -25,5 +25,6 @@ from .sgd import SGD
 __all__ = [
     "AdaBelief", "Adadelta", "Adagrad", "AdaInject", "Adam", "AdamW", "AngularGrad", "DiffGrad",
     "LectureOptimizer", "LineSearch", "Momentum", "NAdam", "Nesterov", "RAdam", "RMSprop", "Rprop",
-    "SGD", "clipping", "schedules", "REGISTRY", "OptimInfo", "available", "create", "defaults", "info",
+    "SGD", "clipping", "schedules", "FAMILIES", "REGISTRY", "OptimInfo", "available", "create", "defaults",
+    "families", "info",
 ]

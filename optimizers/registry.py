@@ -45,6 +45,19 @@ def torch_counterpart(torch_name, lecture_only=None, **fixed):
     return build
 
 
+# The lectures' families, in the order they are taught: gradient descent and its momentum
+# (lecture 002 Modules 5.2-5.5), the per-weight adaptive rates (lecture 000 "Adaptive Learning
+# Rates"), Adam and its direct descendants (lecture 000 Algorithm 1, lecture 002 Module 5.9),
+# the recent variants of lecture 004, and line search (lecture 002 Module 5.8).
+FAMILIES = {
+    "sgd": "SGD family",
+    "adaptive": "adaptive-rate family",
+    "adam": "Adam family",
+    "recent": "recent variants",
+    "linesearch": "line search",
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class OptimInfo:
     name: str
@@ -55,71 +68,91 @@ class OptimInfo:
     counterpart: object = None  # hp -> (torch class, kwargs) or None; see torch_counterpart
     variants: dict = dataclasses.field(default_factory=dict)  # option -> values the tests sweep
     needs_closure: bool = False
+    family: str = ""   # a key of FAMILIES
+    color: str = ""    # how every figure draws it: one colour and marker per optimizer,
+    marker: str = ""   # distinct within its family (a matplotlib colour and marker)
 
 
 _ENTRIES = [
     OptimInfo("sgd", SGD, "lecture 002 Module 5.2; lecture 000 (batch/stochastic/mini-batch GD)",
               "plain gradient descent, w -= lr*g (torch's momentum/nesterov options too)",
               counterpart=torch_counterpart("SGD"),
-              variants={"momentum": (0, 0.9), "dampening": (0, 0.5), "nesterov": (False, True)}),
+              variants={"momentum": (0, 0.9), "dampening": (0, 0.5), "nesterov": (False, True)},
+              family="sgd", color="#000000", marker="o"),
     OptimInfo("momentum", Momentum, "lecture 002 Module 5.3; lecture 000 slide 24 (EMA form)",
               "heavy ball v = mu*v + g; ema=True: v = b*v + (1-b)*g",
               counterpart=torch_counterpart("SGD", lecture_only={"ema": False}),
-              variants={"ema": (False, True)}),
+              variants={"ema": (False, True)},
+              family="sgd", color="#1f77b4", marker="s"),
     OptimInfo("nesterov", Nesterov, "lecture 002 Module 5.5 (NAG)",
               "Nesterov accelerated gradient: step from the look-ahead point",
-              counterpart=torch_counterpart("SGD", nesterov=True)),
+              counterpart=torch_counterpart("SGD", nesterov=True),
+              family="sgd", color="#d62728", marker="^"),
     OptimInfo("adagrad", Adagrad, "lecture 000 slides 27-28; lecture 002 (sparse data); Duchi et al. 2011",
               "per-weight lr eta/sqrt(sum of squared gradients)",
               counterpart=torch_counterpart("Adagrad", lecture_only={"eps_in_sqrt": False}),
               variants={"lr_decay": (0, 0.01), "initial_accumulator_value": (0, 0.1),
-                        "eps_in_sqrt": (False, True)}),
+                        "eps_in_sqrt": (False, True)},
+              family="adaptive", color="#2ca02c", marker="o"),
     OptimInfo("adadelta", Adadelta, "lecture 000 slide 30; lecture 001; Zeiler 2012",
               "AdaGrad with a window: ratio of RMS(update) to RMS(gradient)",
-              counterpart=torch_counterpart("Adadelta")),
+              counterpart=torch_counterpart("Adadelta"),
+              family="adaptive", color="#9467bd", marker="s"),
     OptimInfo("rprop", Rprop, "lecture 000 slide 31; Riedmiller & Braun 1993",
               "per-weight step sizes grown/shrunk by the sign of the gradient (full batch)",
               counterpart=torch_counterpart("Rprop"),
-              variants={"etas": ((0.5, 1.2), (0.3, 1.5))}),
+              variants={"etas": ((0.5, 1.2), (0.3, 1.5))},
+              family="adaptive", color="#8c564b", marker="D"),
     OptimInfo("rmsprop", RMSprop, "lecture 000 slide 32; lecture 002 Module 5.8; Hinton lecture 6e",
               "lr divided by an EMA of squared gradients",
               counterpart=torch_counterpart("RMSprop", lecture_only={"eps_in_sqrt": False}),
-              variants={"momentum": (0, 0.9), "centered": (False, True), "eps_in_sqrt": (False, True)}),
+              variants={"momentum": (0, 0.9), "centered": (False, True), "eps_in_sqrt": (False, True)},
+              family="adaptive", color="#ff7f0e", marker="^"),
     OptimInfo("adam", Adam, "lecture 000 Algorithm 1; lecture 002 Module 5.9; Kingma & Ba 2015",
               "momentum + RMSProp + bias correction",
               counterpart=torch_counterpart("Adam", lecture_only={"bias_correction": True,
                                                                   "eps_in_sqrt": False}),
               variants={"amsgrad": (False, True), "bias_correction": (True, False),
-                        "eps_in_sqrt": (False, True), "decoupled_weight_decay": (False, True)}),
+                        "eps_in_sqrt": (False, True), "decoupled_weight_decay": (False, True)},
+              family="adam", color="#17becf", marker="o"),
     OptimInfo("adamw", AdamW, "Loshchilov & Hutter 2019; lecture 001 (weight decay)",
               "Adam with weight decay applied to the weights, not the gradient",
-              counterpart=torch_counterpart("AdamW"), variants={"amsgrad": (False, True)}),
+              counterpart=torch_counterpart("AdamW"), variants={"amsgrad": (False, True)},
+              family="adam", color="#bcbd22", marker="s"),
     OptimInfo("amsgrad", Adam, "Reddi et al. 2018; lecture 004",
               "Adam whose second moment never decreases (max of past v)",
               fixed={"amsgrad": True},
               counterpart=torch_counterpart("Adam", lecture_only={"bias_correction": True,
-                                                                  "eps_in_sqrt": False})),
+                                                                  "eps_in_sqrt": False}),
+              family="adam", color="#7f7f7f", marker="^"),
     OptimInfo("nadam", NAdam, "Dozat 2016; lecture 002 Module 5.5 (NAG) applied to Adam",
               "Adam with a Nesterov look-ahead on the momentum",
               counterpart=torch_counterpart("NAdam"),
-              variants={"decoupled_weight_decay": (False, True), "momentum_decay": (4e-3, 0.1)}),
+              variants={"decoupled_weight_decay": (False, True), "momentum_decay": (4e-3, 0.1)},
+              family="adam", color="#e7298a", marker="D"),
     OptimInfo("radam", RAdam, "Liu et al. 2020; lecture 004",
               "Adam with a rectified adaptive lr (momentum SGD while the variance is unreliable)",
               counterpart=torch_counterpart("RAdam"),
-              variants={"decoupled_weight_decay": (False, True)}),
+              variants={"decoupled_weight_decay": (False, True)},
+              family="adam", color="#3b3bb3", marker="v"),
     OptimInfo("adabelief", AdaBelief, "Zhuang et al. 2020, Algorithm 2 (no rectification); lecture 004",
               "Adam dividing by the EMA of (g - m)^2, the belief in the gradient",
-              variants={"decoupled_weight_decay": (False, True)}),
+              variants={"decoupled_weight_decay": (False, True)},
+              family="recent", color="#1b9e77", marker="o"),
     OptimInfo("diffgrad", DiffGrad, "Dubey et al. 2019 (shivram1987/diffGrad diffGrad_v2.py); lecture 004",
-              "Adam with friction AbsSig(g_{t-1} - g_t) on the step"),
+              "Adam with friction AbsSig(g_{t-1} - g_t) on the step",
+              family="recent", color="#e6ab02", marker="s"),
     OptimInfo("angulargrad", AngularGrad, "Roy et al. 2021 (mhaut/AngularGrad); lecture 004",
               "Adam scaled by the angle between consecutive gradients (cos or tan)",
-              variants={"method": ("cos", "tan")}),
+              variants={"method": ("cos", "tan")},
+              family="recent", color="#e377c2", marker="^"),
     OptimInfo("adainject", AdaInject, "Dubey et al. 2022, AdamInject (shivram1987/AdaInject); lecture 004",
-              "Adam with the second moment injected into the first, weighted by the last step"),
+              "Adam with the second moment injected into the first, weighted by the last step",
+              family="recent", color="#8b0000", marker="D"),
     OptimInfo("linesearch", LineSearch, "lecture 002 Module 5.8 (Khapra); Armijo backtracking",
               "try every lr along -g, keep the lowest loss (or backtrack to Armijo's condition)",
-              variants={"method": ("grid", "armijo")}, needs_closure=True),
+              variants={"method": ("grid", "armijo")}, needs_closure=True,
+              family="linesearch", color="#b15928", marker="P"),
 ]
 
 REGISTRY = {info.name: info for info in _ENTRIES}
@@ -142,6 +175,16 @@ def info(name):
     if name not in REGISTRY:
         raise unknown_name("optimizer", name, REGISTRY)
     return REGISTRY[name]
+
+
+def families(names=None):
+    """``{family title: [names]}`` in the lectures' order, registry order within a family,
+    for ``names`` (default: every optimizer); families with none of them are left out."""
+    names = set(REGISTRY if names is None else names)
+    for name in names:
+        info(name)
+    grouped = {key: [e.name for e in _ENTRIES if e.family == key and e.name in names] for key in FAMILIES}
+    return {FAMILIES[key]: members for key, members in grouped.items() if members}
 
 
 def defaults(name):

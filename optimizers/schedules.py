@@ -147,6 +147,14 @@ class Plateau(ReduceLROnPlateau):
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
 
+def group_momentum(group):
+    """A param group's momentum: ``momentum`` (SGD, Momentum, Nesterov, RMSprop) or ``betas[0]``
+    (the Adam family); None for an optimizer without one (Adagrad, Adadelta, Rprop, line search)."""
+    if "momentum" in group:
+        return group["momentum"]
+    return group["betas"][0] if "betas" in group else None
+
+
 class SutskeverMomentum:
     """mu_t = min(1 - 2^(-1 - log2(floor(t / period) + 1)), mu_max), set in every
     group's ``momentum`` or ``betas[0]``; ``step()`` once per optimizer step."""
@@ -173,8 +181,7 @@ class SutskeverMomentum:
         self._apply()
 
     def get_last_momentum(self):
-        return [group["momentum"] if "momentum" in group else group["betas"][0]
-                for group in self.optimizer.param_groups]
+        return [group_momentum(group) for group in self.optimizer.param_groups]
 
     def state_dict(self):
         return {"mu_max": self.mu_max, "period": self.period, "last_step": self.last_step}

@@ -80,6 +80,8 @@ def assert_nothing_half_written(out):
             assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82"), path
         elif path.suffix == ".md":
             assert "## Hyperparameters" in path.read_text(), path   # the report's last section
+        elif path.suffix == ".html":
+            assert path.read_text().endswith("</html>\n"), path
         elif path.suffix == ".pt":
             torch.load(path, weights_only=True)
         elif path.suffix == ".onnx":

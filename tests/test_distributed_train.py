@@ -14,6 +14,7 @@ import json
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from descentlab.train import checkpoint, datasets, distributed
 from descentlab.train.run import RunConfig, train_into, train_run
@@ -58,7 +59,8 @@ def test_torchrun_train_resumes_and_equals_one_process(tmp_path, one_thread):
 
     code, out, err = finish(torchrun(["train", "--dataset", "digits", "--model", "mlp", "--optimizer",
                                       "adam", "--epochs", "2", "--batch-size", str(BATCH), "--resume",
-                                      "--quiet", "--out", str(tmp_path / "ddp")]))
+                                      "--quiet", "--out", str(tmp_path / "ddp"),
+                                      "--tensorboard", str(tmp_path / "tb")]))
     assert code == 0, err[-3000:]
     assert out.count("test accuracy") == 1  # rank 0 alone prints
     record = json.loads((tmp_path / "ddp" / "run.json").read_text())
@@ -76,6 +78,11 @@ def test_torchrun_train_resumes_and_equals_one_process(tmp_path, one_thread):
     assert ddp["epoch"] == 2
     assert _max_diff(one, ddp["model_state"]) < TOLERANCE
     assert _max_diff(after_one, ddp["model_state"]) > 1e-3  # the DDP epoch moved the weights
+    # rank 0 alone logs, from the step the run resumed at: one event file, each step once
+    assert len(list((tmp_path / "tb" / "adam-seed0").iterdir())) == 1
+    events = EventAccumulator(str(tmp_path / "tb" / "adam-seed0"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == list(range(steps // 2 + 1, steps + 1))
 
 
 def _max_diff(a, b):

@@ -94,10 +94,12 @@ def build(config, dataset):
 
 
 def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
-              group=distributed.SINGLE):
+              group=distributed.SINGLE, on_step=None):
     """Train one run; returns the run's result dict (see ``result_record``).
 
-    ``on_epoch(epoch, history)`` is called after every epoch (progress bars).
+    ``on_epoch(epoch, history)`` is called after every epoch (progress bars);
+    ``on_step(step, loss, optimizer)`` after every optimizer step (``step`` counts
+    from 1), before a per-iteration schedule moves on (TensorBoard logs).
     ``group``: the ranks that train this run together (``distributed.join()``).
     """
     validate(config)
@@ -122,7 +124,7 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
             break
         lr = optimizer.param_groups[0].get("lr")
         epoch_loss, finite, seconds = _train_epoch(config, dataset, net, optimizer, generator,
-                                                   history, schedule, group)
+                                                   history, schedule, group, on_step)
         with clock("validation"):
             val_loss, val_accuracy = objective.evaluate(model, dataset.val, dataset.task)
         history.train_loss.append(epoch_loss)
@@ -156,42 +158,52 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
     return record
 
 
-def train_into(config, out_dir, resume=False, quiet=False):
+def train_into(config, out_dir, resume=False, quiet=False, tensorboard=None):
     """``descentlab train``: train one run into ``out_dir`` (``checkpoint.pt``
     after every epoch, ``run.json`` at the end) with a progress line, and
     return its record. An existing checkpoint is continued with ``resume``,
-    never overwritten without it.
+    never overwritten without it. ``tensorboard``: a directory to log the run
+    into (``train.tensorboard_log``).
 
     Under ``torchrun`` every rank trains its share of each batch with DDP and
     rank 0 alone writes; ``run.json`` records the world size and backend."""
     from descentlab import io
-    from descentlab.train import datasets
+    from descentlab.train import datasets, tensorboard_log
     from descentlab.train.progress import Progress
 
     validate(config)
+    if tensorboard is not None:
+        tensorboard_log.check_available()
     out = Path(out_dir)
     io.check_writable_dir(out)
     if (out / CHECKPOINT).exists() and not resume:
         raise ValueError(f"'{out}' already holds a checkpoint: pass --resume or choose another --out")
     dataset = datasets.load(config.dataset, data_dir=config.data_dir, seed=config.seed)
     group = distributed.join(config.device)
+    log = tensorboard_log.RunLog(tensorboard, config.optimizer, config.seed) \
+        if tensorboard is not None and group.writes else None
     try:
         record = _train_into(config, dataset, out, resume, Progress(config.epochs, quiet or not group.writes),
-                             group)
+                             group, log)
     finally:
         distributed.leave(group)
+        if log is not None:
+            log.close()
     if group.writes:
         io.write_json(out / "run.json", record)
     return record
 
 
-def _train_into(config, dataset, out, resume, progress, group):
+def _train_into(config, dataset, out, resume, progress, group, log):
     def on_epoch(epoch, history):
         acc = history.val_accuracy[-1]
         progress.advance(f"epoch {epoch}: train loss {history.train_loss[-1]:.4f}"
                          + (f", val acc {acc:.4f}" if acc is not None else ""))
+        if log is not None:
+            log.epoch(history)
 
-    record = train_run(config, dataset, out_dir=out, resume=resume, on_epoch=on_epoch, group=group)
+    record = train_run(config, dataset, out_dir=out, resume=resume, on_epoch=on_epoch, group=group,
+                       on_step=log.step if log is not None else None)
     progress.close()
     record["distributed"] = group.describe()
     return record
@@ -268,7 +280,7 @@ def _when(config):
     return schedules.info(config.schedule).every
 
 
-def _train_epoch(config, dataset, model, optimizer, generator, history, schedule, group):
+def _train_epoch(config, dataset, model, optimizer, generator, history, schedule, group, on_step=None):
     """One pass over the training set; returns (mean loss, all finite?, seconds).
 
     ``model`` may be the DDP wrapper; ``group`` shares each batch among the ranks."""
@@ -294,6 +306,8 @@ def _train_epoch(config, dataset, model, optimizer, generator, history, schedule
 
         closure.loss = forward_only
         value = float(optimizer.step(closure))
+        if on_step is not None:
+            on_step(len(history.step_loss) + 1, value, optimizer)
         if per_iteration:
             schedule.step()
         history.step_loss.append(value)

@@ -19,7 +19,7 @@ from descentlab.compare.settings import PRECISIONS, CompareConfig
 __all__ = ["run", "CompareConfig", "PRECISIONS"]
 
 
-def run(out, *, data=None, resume=False, quiet=True, **settings):
+def run(out, *, data=None, resume=False, quiet=True, tensorboard=None, **settings):
     """Run the comparison into the directory ``out`` and return its results.
 
     ``settings`` are the fields of ``CompareConfig`` (``dataset``, ``model``,
@@ -27,7 +27,8 @@ def run(out, *, data=None, resume=False, quiet=True, **settings):
     ``seeds``, ``lr`` {name: value}, ``tune_lr``, ``schedule``, ``clip_norm``,
     ``device``, ``precisions``, ``workers``, ...), with the command's
     defaults. ``resume=True`` continues an interrupted comparison in ``out``
-    (the same settings and data must be given again).
+    (the same settings and data must be given again). ``tensorboard``: a
+    directory for the runs' TensorBoard logs (``descentlab[tensorboard]``).
     """
     from descentlab import models
     from descentlab.compare.runner import run_compare
@@ -48,4 +49,5 @@ def run(out, *, data=None, resume=False, quiet=True, **settings):
                 raise ValueError("data must be {'train': ..., 'test': ..., 'val': ... (optional)}")
             data = datasets.from_splits(name=settings.get("dataset", "custom"), **data)
         settings["dataset"] = data.name
-    return run_compare(CompareConfig(**settings), out, resume=resume, quiet=quiet, data=data)
+    return run_compare(CompareConfig(**settings), out, resume=resume, quiet=quiet, data=data,
+                       tensorboard=tensorboard)

@@ -1,10 +1,12 @@
-"""report.md: who wins, by how much, how fast — then the tables and plots."""
+"""report.md and report.html: who wins, by how much, how fast — then the tables and plots.
+
+report.html is report.md's text as one self-contained web page (``webpage``)."""
 
 import datetime
 import math
 
 from descentlab import io
-from descentlab.compare import deployed, plots
+from descentlab.compare import deployed, plots, webpage
 from descentlab.compare.stats import ALPHA, format_p
 
 
@@ -207,6 +209,7 @@ def tuning_section(results):
 
 
 def render(results, figures):
+    """report.md's text; ``figures`` maps each figure file to its caption (``plots.write_all``)."""
     batch = results["batch_size"]
     n_opt = len(results["summary"])
     seeds = ", ".join(map(str, results["seeds"]))
@@ -231,10 +234,10 @@ def render(results, figures):
     if exported:
         parts += ["Export check, max |logit difference| from PyTorch on a validation batch "
                   "(each run's `manifest.json`):", exported]
-    parts += [
-        "## Plots",
-        "\n".join(f"![{name[:-4]}]({name})" for name in figures if name != "tuning.png"),
-    ]
+    parts.append("## Plots")
+    for name, caption in figures.items():
+        if name != "tuning.png":
+            parts += [f"![{name[:-4]}]({name})", f"*{caption}*"]
     tuning = tuning_section(results)
     if tuning:
         parts += ["## Learning-rate search", tuning]
@@ -254,5 +257,8 @@ def _first_runs(results):
 
 
 def write(out, results):
+    """Write the figures, report.md and report.html into ``out``."""
     figures = plots.write_all(out, results)
-    io.write_text(out / "report.md", render(results, figures))
+    text = render(results, figures)
+    io.write_text(out / "report.md", text)
+    io.write_text(out / "report.html", webpage.render(text, {name: (out / name).read_bytes() for name in figures}))

@@ -37,7 +37,7 @@ import numpy as np
 from descentlab import optimizers
 from descentlab import io
 from descentlab.errors import UserError
-from descentlab.train import datasets, objective
+from descentlab.train import datasets, objective, tensorboard_log
 from descentlab.compare import deployed, report, spread, stats, tune
 from descentlab.train.history import History
 from descentlab.compare.settings import PRECISIONS, CompareConfig
@@ -81,8 +81,11 @@ def check(config):
         infer.check_supported(config.precisions, config.device)
 
 
-def run_compare(config, out_dir, resume=False, quiet=False, data=None):
+def run_compare(config, out_dir, resume=False, quiet=False, data=None, tensorboard=None):
     """Run (or finish) a comparison into ``out_dir``; returns the results dict.
+
+    ``tensorboard``: a directory where every run trained now logs its curves
+    (``train.tensorboard_log``); under ``torchrun``, by the rank that trains it.
 
     ``data``: a ``train.datasets.Dataset`` of the user's own data, used instead
     of loading ``config.dataset`` by name (its name must be ``config.dataset``).
@@ -91,6 +94,8 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
     """
     started = time.perf_counter()
     check(config)
+    if tensorboard is not None:
+        tensorboard_log.check_available()
     if data is not None and data.name != config.dataset:
         raise ValueError(f"the data given is named '{data.name}', the settings say dataset '{config.dataset}'")
     out = Path(out_dir)
@@ -106,7 +111,7 @@ def run_compare(config, out_dir, resume=False, quiet=False, data=None):
         lrs.update({n: t["best_lr"] for n, t in tuned.items()})
 
     tasks = [(config.run_config(name, seed, lrs.get(name)), str(out / f"{name}-seed{seed}"),
-              config.device, tuple(config.precisions), data, config.max_accuracy_drop)
+              config.device, tuple(config.precisions), data, config.max_accuracy_drop, tensorboard)
              for seed in config.seeds for name in config.names]
     workers = worker_count(config.workers, len(tasks), group.world_size)
     records = spread.run_all(group, tasks, workers, quiet, _run_all, out)
@@ -281,7 +286,7 @@ def _dataset(name, data_dir, seed):
 
 def run_task(task, progress=None):
     """Train, export and score one run; reuse ``run.json`` when it is already complete."""
-    config, run_dir, device, precisions, data, max_accuracy_drop = task
+    config, run_dir, device, precisions, data, max_accuracy_drop, tensorboard = task
     run_dir = Path(run_dir)
     done = run_dir / RUN_RESULT
     if done.is_file():
@@ -296,11 +301,21 @@ def run_task(task, progress=None):
             acc = history.val_accuracy[-1]
             metric = f"val acc {acc:.3f}" if acc is not None else f"val loss {history.val_loss[-1]:.4f}"
             progress.show(f"{config.optimizer} seed {config.seed} epoch {epoch}/{config.epochs} {metric}")
+        if log is not None:
+            log.epoch(history)
 
-    record = train_run(config, dataset, out_dir=run_dir, resume=True, on_epoch=on_epoch)
-    record["timings"]["data and warm-up"] = loaded
-    record["openvino"] = deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop,
-                                timings=record["timings"])
+    log = tensorboard_log.RunLog(tensorboard, config.optimizer, config.seed) if tensorboard else None
+    try:
+        record = train_run(config, dataset, out_dir=run_dir, resume=True, on_epoch=on_epoch,
+                           on_step=log.step if log is not None else None)
+        record["timings"]["data and warm-up"] = loaded
+        record["openvino"] = deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop,
+                                    timings=record["timings"])
+        if log is not None:
+            log.deployed(record)
+    finally:
+        if log is not None:
+            log.close()
     io.write_json(done, record)
     return json.loads(done.read_text())
 

@@ -1,7 +1,7 @@
 """The main job: train one model per optimizer from the same initial weights and the
 same data order, export each to OpenVINO IR (fp32, fp16, int8), score each on the
 chosen OpenVINO device (the FP32 IR also as the device runs it by default: native),
-and write results.json, report.md and plots into --out.
+and write results.json, report.md, report.html (the same, one file for a browser) and plots into --out.
 
 On several processes or machines, each (optimizer, seed) run on one rank, rank 0
 gathering the results:
@@ -69,6 +69,9 @@ def add_arguments(parser):
     parser.add_argument("--out", help="output directory (default runs/compare-DATASET-MODEL-TIME)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the comparison in --out with its saved settings")
+    parser.add_argument("--tensorboard", metavar="DIR",
+                        help="log every run's curves for TensorBoard into DIR/<optimizer>-seed<k> "
+                             "(needs descentlab[tensorboard]; open with tensorboard --logdir DIR)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -98,11 +101,11 @@ def run(args):
             raise UserError(f"--resume continues with the settings saved in {args.out}/compare.json; "
                             f"leave out {', '.join(given)} (or start a new comparison in another --out)")
         config = dataclasses.replace(saved_settings(args.out), workers=args.workers)
-        results = run_compare(config, args.out, resume=True, quiet=args.quiet)
+        results = run_compare(config, args.out, resume=True, quiet=args.quiet, tensorboard=args.tensorboard)
         return _print(results, args.out)
     model = args.model.replace(":", "-").replace(".", "-")
     out = args.out or f"runs/compare-{args.dataset}-{model}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-    return _print(run_compare(config, out, quiet=args.quiet), out)
+    return _print(run_compare(config, out, quiet=args.quiet, tensorboard=args.tensorboard), out)
 
 
 def _workers(text):
@@ -129,5 +132,5 @@ def _print(results, out):
     print(headline(results).replace("**", ""))
     print()
     print(torch_table(results))
-    print(f"\nreport: {out}/report.md   results: {out}/results.json")
+    print(f"\nreport: {out}/report.md   results: {out}/results.json   in a browser: {out}/report.html")
     return 0

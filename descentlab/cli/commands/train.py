@@ -36,6 +36,9 @@ def add_arguments(parser):
     parser.add_argument("--train-device", default="cpu", help="torch device to train on: cpu (default) or cuda")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    parser.add_argument("--tensorboard", metavar="LOGDIR",
+                        help="log the run's curves for TensorBoard into LOGDIR/<optimizer>-seed<k> "
+                             "(needs descentlab[tensorboard]; open with tensorboard --logdir LOGDIR)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -53,7 +56,7 @@ def run(args):
                        model_kwargs=dict(args.model_option), schedule=args.schedule,
                        schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
                        clip_value=args.clip_value, data_dir=args.data_dir, device=args.train_device)
-    record = train_into(config, args.out, resume=args.resume, quiet=args.quiet)
+    record = train_into(config, args.out, resume=args.resume, quiet=args.quiet, tensorboard=args.tensorboard)
     if record["trained_on"]["rank"] != 0:
         return 0
     test = record["torch"]
