@@ -179,9 +179,15 @@ def compare_time():
         lines += ["", "The line search's training time against Adam's: " + ", ".join(ratios) + "."]
     full = [m for m in runs.values() if m["epochs"] == 5]
     if full:
-        bound = 5 * 55000 * len(full[0]["runs"]) / full[0]["flop_bound_samples_per_s"]
+        m = full[0]
+        bound = 5 * 55000 * len(m["runs"]) / m["flop_bound_samples_per_s"]
+        cores = m["workers"] * m["wall"]
+        shares = {phase: seconds / cores for phase, seconds in m["phases"].items()}
+        shares["idle or unaccounted"] = 1 - sum(shares.values())
         lines += ["", f"At the float32 matmul peak of this CPU's cores, the full comparison's training "
-                      f"arithmetic alone would take {bound / 60:.1f} min."]
+                      f"arithmetic alone would take {bound / 60:.1f} min. Where the full run's core time "
+                      "went: " + ", ".join(f"{phase} {100 * share:.1f} %"
+                                           for phase, share in sorted(shares.items(), key=lambda kv: -kv[1])) + "."]
     return "\n".join(lines)
 
 
