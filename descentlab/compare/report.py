@@ -226,7 +226,7 @@ def render(results, figures):
         "Every optimizer started from the same initial weights and saw the same mini-batches in "
         "the same order for a given seed. *best epoch*: epoch of the best validation accuracy; "
         "*s / epoch*: training seconds per epoch, evaluation excluded"
-        f"{' (runs shared the CPU: ' + str(results['environment']['workers']) + ' workers)' if results['environment']['workers'] > 1 else ''}.",
+        f"{_shared_cpu(results['environment']['workers'])}.",
         f"## OpenVINO on {results['device']}: test accuracy per precision",
         openvino_section(results),
     ]
@@ -262,3 +262,11 @@ def write(out, results):
     text = render(results, figures)
     io.write_text(out / "report.md", text)
     io.write_text(out / "report.html", webpage.render(text, {name: (out / name).read_bytes() for name in figures}))
+
+
+def _shared_cpu(workers):
+    """How the runs shared the CPU, for the note under the table (``workers`` None: not resolved,
+    as in results summarised outside a comparison)."""
+    if not workers or workers == 1:
+        return ""
+    return f" (runs trained {workers} at a time, each worker process on its own share of the cores)"
