@@ -151,11 +151,14 @@ def leave(group):
 
 def placement():
     """Where this process runs: ``{"host", "rank", "threads", "cores"}`` (rank 0 outside
-    torchrun; ``threads``: torch's; ``cores``: the CPU cores it may use, None where the OS
-    does not say)."""
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    torchrun; ``threads``: torch's; ``cores``: ``cpu_cores()``)."""
     return {"host": platform.node(), "rank": int(os.environ.get("RANK", 0)),
-            "threads": torch.get_num_threads(), "cores": cores}
+            "threads": torch.get_num_threads(), "cores": cpu_cores()}
+
+
+def cpu_cores():
+    """The CPU cores this process may run on, sorted (its affinity mask); None where the OS does not say."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
 
 
 def check_device(device):

@@ -16,7 +16,6 @@ DistributedDataParallel, each rank on its share of every batch, rank 0 alone
 writing files (train/distributed.py).
 """
 
-import contextlib
 import dataclasses
 import math
 import time
@@ -29,6 +28,7 @@ from descentlab import models
 from descentlab import optimizers
 from descentlab.io import pack_bools
 from descentlab.train import checkpoint, distributed, objective
+from descentlab.train.clock import Clock
 from descentlab.train.history import History
 
 CHECKPOINT = "checkpoint.pt"
@@ -113,7 +113,7 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
     if saved is not None:
         history, start, diverged_epoch = _restore(saved, model, optimizer, schedule, generator)
     net = group.wrap(model)
-    clock = _Clock()
+    clock = Clock()
     if start == 0:
         with clock("validation"):
             history.initial_val_loss, history.initial_val_accuracy = objective.evaluate(
@@ -243,21 +243,6 @@ def _clipper(config):
             clipping.clip_grad_value(params, config.clip_value)
 
     return clip
-
-
-class _Clock:
-    """Seconds spent per phase of a run outside its training steps: ``with clock("test"): ...``."""
-
-    def __init__(self):
-        self.seconds = {}
-
-    @contextlib.contextmanager
-    def __call__(self, phase):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - start
 
 
 def memory_format(config, model):

@@ -37,7 +37,8 @@ import numpy as np
 from descentlab import optimizers
 from descentlab import io
 from descentlab.errors import UserError
-from descentlab.train import datasets, objective, tensorboard_log
+from descentlab.train import datasets, distributed, objective, tensorboard_log
+from descentlab.train.clock import Clock
 from descentlab.compare import deployed, report, spread, stats, tune
 from descentlab.train.history import History
 from descentlab.compare.settings import PRECISIONS, CompareConfig
@@ -167,8 +168,9 @@ def _claim(out, config, resume):
 
 
 def usable_cores():
-    """The CPU cores this process may run on (its affinity mask, where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """How many CPU cores this process may run on (its affinity mask, where the OS has one)."""
+    cores = distributed.cpu_cores()
+    return len(cores) if cores is not None else (os.cpu_count() or 1)
 
 
 def worker_count(workers, runs, ranks=1):
@@ -259,10 +261,8 @@ def worker_cores(index, workers):
     cores, so that what it runs besides torch (ONNX Runtime's check, NNCF, OpenVINO, which
     size their thread pools from the cores a process may use) stays off the other workers'
     cores. Empty (no pinning) where the OS has no affinity or there are more workers than cores."""
-    if not hasattr(os, "sched_getaffinity"):
-        return set()
-    cores = sorted(os.sched_getaffinity(0))
-    if workers > len(cores):
+    cores = distributed.cpu_cores()
+    if cores is None or workers > len(cores):
         return set()
     return set(cores[index * len(cores) // workers:(index + 1) * len(cores) // workers])
 
@@ -291,10 +291,10 @@ def run_task(task, progress=None):
     done = run_dir / RUN_RESULT
     if done.is_file():
         return json.loads(done.read_text())
-    started = time.perf_counter()
-    dataset = data or _dataset(config.dataset, config.data_dir, config.seed)
-    _warm_up(config, dataset)
-    loaded = time.perf_counter() - started
+    clock = Clock()
+    with clock("data and warm-up"):
+        dataset = data or _dataset(config.dataset, config.data_dir, config.seed)
+        _warm_up(config, dataset)
 
     def on_epoch(epoch, history):
         if progress is not None:
@@ -308,9 +308,8 @@ def run_task(task, progress=None):
     try:
         record = train_run(config, dataset, out_dir=run_dir, resume=True, on_epoch=on_epoch,
                            on_step=log.step if log is not None else None)
-        record["timings"]["data and warm-up"] = loaded
-        record["openvino"] = deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop,
-                                    timings=record["timings"])
+        record["openvino"] = deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop, clock)
+        record["timings"].update(clock.seconds)
         if log is not None:
             log.deployed(record)
     finally:
@@ -341,7 +340,7 @@ def _warm_up(config, dataset):
     _WARMED.add((config.model, dataset.name))
 
 
-def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None, timings=None):
+def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None, clock=None):
     """Export the run to OpenVINO and score every precision on ``device``.
 
     Each precision records its test accuracy and loss, the difference from
@@ -350,8 +349,8 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None,
     for native and bf16 also ``same_as_fp32``: it computed in f32 after all).
     ``max_accuracy_drop`` turns on NNCF's accuracy control for the INT8 IR.
     A run whose export fails a hop's check is kept, with the reason, like a
-    diverged one: one model must not cost the whole comparison. ``timings``
-    (a dict) receives the seconds of the export and of the OpenVINO scoring."""
+    diverged one: one model must not cost the whole comparison. ``clock``
+    (``train.clock.Clock``) receives the seconds of the export and of the OpenVINO scoring."""
     if not precisions:
         return {"skipped": "no precisions asked for"}
     if record["diverged"]:
@@ -360,37 +359,34 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None,
     from descentlab import infer
     from descentlab.infer import precision as ov_precision
 
-    timings = {} if timings is None else timings
-    started = time.perf_counter()
+    clock = clock or Clock()
     files = {ov_precision.ir_precision(p) for p in precisions}
     try:
-        manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=files, data=dataset,
-                                            max_accuracy_drop=max_accuracy_drop)
+        with clock("export"):
+            manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=files,
+                                                data=dataset, max_accuracy_drop=max_accuracy_drop)
     except ValueError as exc:  # a hop failed its check: report it, keep the comparison going
         return {"skipped": f"{record['optimizer']} seed {record['seed']}: export failed: {exc}"}
-    finally:
-        timings["export"] = time.perf_counter() - started
-    started = time.perf_counter()
-    test = dataset.test
-    packed = record["torch"].get("test_correct")  # train_run's per-example hits (classification)
-    torch_correct = io.unpack_bools(packed) if packed else None
-    torch_acc = record["torch"]["test_accuracy"]
-    scores = {}
-    for p in precisions:
-        result = infer.evaluate(run_dir / f"model_{ov_precision.ir_precision(p)}.xml", test.x, test.y,
-                                device=device, precision=p, task=dataset.task, examples=True)
-        scores[p] = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
-                     "delta_vs_torch": (result["accuracy"] - torch_acc
-                                        if result["accuracy"] is not None and torch_acc is not None
-                                        else None),
-                     **deployed.versus_torch(torch_correct, result.get("correct")),
-                     "execution": result["execution"], "runs_in": ov_precision.describe(result["execution"])}
-        if p in ("native", "bf16"):  # the FP32 IR run another way: did it compute anything but f32?
-            scores[p]["same_as_fp32"] = ov_precision.same_as_pinned(result["execution"])
-        if "correct" in result:
-            scores[p]["test_correct"] = io.pack_bools(result["correct"])
+    with clock("openvino"):
+        test = dataset.test
+        packed = record["torch"].get("test_correct")  # train_run's per-example hits (classification)
+        torch_correct = io.unpack_bools(packed) if packed else None
+        torch_acc = record["torch"]["test_accuracy"]
+        scores = {}
+        for p in precisions:
+            result = infer.evaluate(run_dir / f"model_{ov_precision.ir_precision(p)}.xml", test.x, test.y,
+                                    device=device, precision=p, task=dataset.task, examples=True)
+            scores[p] = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
+                         "delta_vs_torch": (result["accuracy"] - torch_acc
+                                            if result["accuracy"] is not None and torch_acc is not None
+                                            else None),
+                         **deployed.versus_torch(torch_correct, result.get("correct")),
+                         "execution": result["execution"], "runs_in": ov_precision.describe(result["execution"])}
+            if p in ("native", "bf16"):  # the FP32 IR run another way: did it compute anything but f32?
+                scores[p]["same_as_fp32"] = ov_precision.same_as_pinned(result["execution"])
+            if "correct" in result:
+                scores[p]["test_correct"] = io.pack_bools(result["correct"])
     scores["export"] = {"hops": manifest["hops"], "int8": manifest.get("int8")}
-    timings["openvino"] = time.perf_counter() - started
     return scores
 
 
