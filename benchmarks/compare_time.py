@@ -233,8 +233,7 @@ def tables(saved):
     labels = list(measured)
     phases = list(dict.fromkeys(p for m in measured.values() for p in m["phases"]))
     rows = [["epochs", *(m["epochs"] for m in measured.values())],
-            ["processes x threads", *(f"{m['workers']} x {m['threads'] // m['workers'] or 1}"
-                                      for m in measured.values())],
+            ["processes x threads", *(layout(m) for m in measured.values())],
             ["wall time", *(_minutes(m["wall"]) for m in measured.values())]]
     for phase in phases:
         where = "" if phase == "process start" else ", summed over runs"
@@ -254,6 +253,11 @@ def tables(saved):
                            *(_mcnemar(measured[first], measured[label], name) for label in labels[1:])]
                           for name in names])
     return [bare, side_by_side, accuracy]
+
+
+def layout(measured):
+    """"processes x threads per process" of a measurement, e.g. "2 x 1"."""
+    return f"{measured['workers']} x {measured['threads'] // measured['workers'] or 1}"
 
 
 def _seconds_or_blank(seconds):

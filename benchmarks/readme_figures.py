@@ -158,12 +158,12 @@ def _markdown(headers, rows):
 def compare_time():
     """The README's summary: the serious comparison's wall time before and after, the full run,
     the bare loop's set-ups and the line search's cost against a plain run."""
-    data = _load("compare_time.json")
+    module, data = _compare_time_module(), _load("compare_time.json")
     runs = data["measurements"]
     lines = ["| measurement | epochs | processes x threads | wall time | outside training steps |",
              "|---|---:|---|---:|---:|"]
     for label, m in runs.items():
-        lines.append(f"| {label} | {m['epochs']} | {m['workers']} x {m['threads'] // m['workers'] or 1} "
+        lines.append(f"| {label} | {m['epochs']} | {module.layout(m)} "
                      f"| {m['wall'] / 60:.1f} min | {100 * m['outside_training_share']:.1f} % |")
     machine = data["machine"]
     lines += ["", f"On {machine['cpu']} ({machine['cores']} cores, {' '.join(machine['cpu_flags'])}), "
