@@ -1,4 +1,4 @@
-"""``import export``: a trained checkpoint -> ONNX -> OpenVINO IR (FP32, FP16) -> NNCF INT8.
+"""``descentlab.export``: a trained checkpoint -> ONNX -> OpenVINO IR (FP32, FP16) -> NNCF INT8.
 
 | step | function | file |
 |---|---|---|

@@ -1,4 +1,4 @@
-"""``infer``: run exported models with the OpenVINO runtime.
+"""``descentlab.infer``: run exported models with the OpenVINO runtime.
 
 ``devices()`` lists what is here, ``evaluate()`` scores an IR on a data split,
 ``evaluate_path()`` scores every run x precision of an export or compare

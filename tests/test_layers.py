@@ -14,9 +14,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Where each package's source lives in the repository (pyproject's package-dir).
+# Where each package's source lives: the layout rule, every top-level package
+# folder X is descentlab.X (test_the_layout_rule holds pyproject to it).
 SOURCES = {"optimizers": "optimizers", "models": "models", "train": "train", "export": "export",
-           "infer": "infer", "labs": "labs", "compare": "descentlab/compare", "cli": "descentlab/cli",
+           "infer": "infer", "labs": "labs", "compare": "compare", "cli": "cli",
            "errors": "descentlab/errors.py", "io": "descentlab/io.py"}
 
 CORE = {"errors", "io"}
@@ -33,7 +34,7 @@ ALLOWED = {
     "labs": CORE | {"optimizers", "models", "train"},
     "cli": set(SOURCES),
 }
-BARE = {"optimizers", "models", "train", "export", "infer", "labs"}
+BARE = {"optimizers", "models", "train", "export", "infer", "labs", "compare", "cli"}
 
 
 def modules(package):
@@ -62,6 +63,29 @@ def imported(path, package):
                 yield node.lineno, f"bare:{name}"
             elif parts[0] == "descentlab" and len(parts) > 1:
                 yield node.lineno, parts[1]
+
+
+def test_the_layout_rule():
+    """Every top-level package folder X is descentlab.X, and descentlab/ is the
+    package root only (errors, io, __main__), as the README states."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = sorted(p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name != "descentlab")
+    mapped = {name: folder for name, folder in setuptools["package-dir"].items() if name != "descentlab"}
+    assert mapped == {f"descentlab.{folder}": folder for folder in folders}
+    assert setuptools["package-dir"]["descentlab"] == "descentlab"
+    root = sorted(p.name for p in (ROOT / "descentlab").iterdir() if p.name != "__pycache__")
+    assert root == ["__init__.py", "__main__.py", "errors.py", "io.py"]
+    # and every package folder below them is installed under that name
+    found = {_installed_name(p.parent) for p in ROOT.glob("*/**/__init__.py")
+             if p.relative_to(ROOT).parts[0] in folders + ["descentlab"]}
+    assert found == set(setuptools["packages"])
+
+
+def _installed_name(folder):
+    parts = folder.relative_to(ROOT).parts
+    return ".".join(["descentlab", *(parts[1:] if parts[0] == "descentlab" else parts)])
 
 
 def test_every_source_file_belongs_to_a_layer():

@@ -3,7 +3,7 @@
 
 from dataclasses import dataclass, field
 
-# How each run is deployed on OpenVINO (descentlab/infer/precision.py): fp32, fp16 and int8 are the
+# How each run is deployed on OpenVINO (infer/precision.py): fp32, fp16 and int8 are the
 # IR files run in pinned f32; native is the FP32 IR in the device's own default precision (bf16 on
 # CPUs with AVX512-BF16, f16 on GPUs); bf16 only where the device has it, so not by default.
 PRECISIONS = ("fp32", "native", "bf16", "fp16", "int8")
