@@ -142,8 +142,12 @@ def distributed():
 
 
 def _compare_time_module():
-    """benchmarks/compare_time.py, whose tables the two compare-time blocks render."""
+    """benchmarks/compare_time.py, whose tables the two compare-time blocks render (it imports
+    its sibling scripts, so their folder must be importable when this one is loaded by path)."""
     import importlib.util
+
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
 
     spec = importlib.util.spec_from_file_location("compare_time", ROOT / "benchmarks" / "compare_time.py")
     module = importlib.util.module_from_spec(spec)
