@@ -49,7 +49,7 @@ import torch
 from machine import cpu_name
 
 from descentlab.cli.table import format_table
-from descentlab.infer.devices import cpu_flags
+from descentlab.train.precision import cpu_flags
 from descentlab.io import write_json
 from descentlab.models import create
 from descentlab.train import objective

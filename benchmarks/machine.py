@@ -19,11 +19,11 @@ def cpu_name(cpuinfo="/proc/cpuinfo"):
 
 
 def describe():
-    """The CPU's name and flags (``infer.devices.cpu_flags``), the cores this process may
+    """The CPU's name and flags (``train.precision.cpu_flags``), the cores this process may
     use, the 1-minute load average now, and the Python and torch versions."""
     import torch
 
-    from descentlab.infer.devices import cpu_flags
+    from descentlab.train.precision import cpu_flags
     from descentlab.train.distributed import cpu_cores
 
     cores = cpu_cores()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from descentlab import io
 from descentlab import optimizers
-from descentlab.compare import spread
+from descentlab.compare import earlier, spread
 from descentlab.compare.settings import PRECISIONS, CompareConfig
 from descentlab.errors import UserError
 from descentlab.train.run import validate
@@ -47,6 +47,8 @@ def check(config):
                          "(for 95 %, pass 0.95)")
     for name in config.names:
         validate(config.run_config(name, config.seeds[0]))
+    if config.spread_from is not None:
+        earlier.check(config)
     if config.max_accuracy_drop is not None:
         from descentlab.export.int8 import check_max_accuracy_drop
 
@@ -58,7 +60,6 @@ def check(config):
 
         infer.check_device(config.device)
         infer.check_supported(config.precisions, config.device)
-
 
 
 def saved_settings(out_dir):

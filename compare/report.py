@@ -47,19 +47,25 @@ def headline(results):
         rows = [r for r in results["summary"] if r["test_loss_mean"] is not None]
         if not rows:
             return "No run finished with a finite loss."
-    best = rows[0]
+    best = next((r for r in rows if r["optimizer"] == verdict["best"]), rows[0])
+    pooled = verdict.get("pooled")
+    score = (f"{pooled['means'][best['optimizer']]:.4f} mean test accuracy over {_seed_list(pooled)}" if pooled
+             else f"{_pm(best['test_accuracy_mean'], best['test_accuracy_std'])} test accuracy")
     if not classified:
         text = f"**{best['optimizer']}** reaches the lowest test loss, {best['test_loss_mean']:.4g}"
     elif verdict["winner"]:
-        text = f"**{best['optimizer']}** wins with {_pm(best['test_accuracy_mean'], best['test_accuracy_std'])} test accuracy"
-        if len(rows) > 1:
+        text = f"**{best['optimizer']}** wins with {score}"
+        if len(rows) > 1 and not pooled:
             gap = 100 * (best["test_accuracy_mean"] - rows[1]["test_accuracy_mean"])
             text += f", {gap:.2f} points ahead of {rows[1]['optimizer']}"
+    elif one_seed_only(verdict):
+        text = f"One seed names no winner: **{best['optimizer']}** has the highest test accuracy, {score}"
     else:
         text = (f"No single winner: {', '.join(f'**{n}**' for n in verdict['tied'])} are statistically tied "
-                f"for the best test accuracy ({best['optimizer']}: "
-                f"{_pm(best['test_accuracy_mean'], best['test_accuracy_std'])})")
+                f"for the best test accuracy ({best['optimizer']}: {score})")
     text += f". Why: {verdict['reason']}." if verdict["reason"] else "."
+    if verdict.get("advice"):
+        text += f" {verdict['advice'][0].upper()}{verdict['advice'][1:]}."
     target = results["target_accuracy"]
     reached = [r for r in rows if r.get("epochs_to_target") is not None]
     if target is not None and reached:
@@ -73,15 +79,31 @@ def headline(results):
     return text
 
 
+def one_seed_only(verdict):
+    """Whether every comparison with the best rests on one seed (McNemar on two networks)."""
+    return bool(verdict.get("p_values")) and set(verdict.get("one_seed", [])) == set(verdict["p_values"])
+
+
+def _seed_list(pooled):
+    """"seeds 0, 1, 2 (runs/earlier) and 3 (this comparison)": the seeds a pooled verdict rests on."""
+    return (f"seeds {', '.join(map(str, pooled['earlier_seeds']))} ({pooled['from']}) and "
+            f"{', '.join(map(str, pooled['seeds']))} (this comparison)")
+
+
 def torch_table(results):
     target = results["target_accuracy"]
     to = f"epochs to {100 * target:.0f} %" if target is not None else "epochs to target"
     lines = [f"| rank | optimizer | lr | test accuracy | 95 % interval | p vs best | test loss | best epoch "
              f"| {to} | s / epoch | diverged |",
              "|---:|---|---:|---|---|---:|---|---:|---:|---:|---|"]
+    verdict = results["significance"]
     for r in results["summary"]:
         diverged = f"{r['diverged_runs']}/{r['runs']}" if r["diverged_runs"] else "no"
-        tied = " (tied)" if r["tied_with_best"] and len(results["significance"]["tied"]) > 1 else ""
+        tied = ""
+        if r["tied_with_best"] and len(verdict["tied"]) > 1:
+            # one seed: a network within test-set noise of the best's, not a tie of optimizers
+            tied = (" (within noise)" if r["optimizer"] in verdict.get("one_seed", ())
+                    else "" if one_seed_only(verdict) else " (tied)")
         lines.append(f"| {r['rank']} | {r['optimizer']}{tied} | {_num(r['lr'], '.3g')} | "
                      f"{_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | {_ci(r)} | "
                      f"{format_p(r['p_vs_best'])} | {_pm(r['test_loss_mean'], r['test_loss_std'])} | "
@@ -96,10 +118,17 @@ def significance_note(results):
     seeds = len(results["seeds"])
     ci = ("over seeds (Student t)" if seeds > 1
           else "over the test examples (Clopper-Pearson; one seed, so seed-to-seed spread is unknown)")
-    return (f"*p vs best*: two-sided p-value against the best optimizer ({v['test'] or 'no test possible'}); "
-            f"an optimizer with p ≥ {v['alpha']:g} is *tied* with the best (the data cannot tell them apart), "
-            f"and a winner is named only when every other optimizer is significantly behind it. "
-            f"*95 % interval*: of the mean test accuracy, {ci}. Equal accuracies share a rank.")
+    text = (f"*p vs best*: two-sided p-value against the best optimizer ({v['test'] or 'no test possible'}). "
+            f"Over seeds, an optimizer with p ≥ {v['alpha']:g} is *tied* with the best (the data cannot tell "
+            f"them apart), and a winner is named only when every other optimizer is significantly behind it.")
+    if v.get("one_seed"):
+        text += (f" On one seed, McNemar's test compares the two trained networks on the test images: "
+                 f"*within noise* marks a network the test cannot tell from the best's; it says nothing "
+                 f"about the optimizers, so no winner is named.")
+    if v.get("pooled"):
+        text += (f" The p-values pool {_seed_list(v['pooled'])}: the same setting, so the paired t-test "
+                 f"runs over all of them.")
+    return text + f" *95 % interval*: of the mean test accuracy, {ci}. Equal accuracies share a rank."
 
 
 def openvino_section(results):
@@ -218,6 +247,7 @@ def render(results, figures):
         f"{n_opt} optimizers, {results['epochs']} epochs, batch size {batch}, seeds {seeds}"
         f"{', schedule ' + results['schedule'] if results['schedule'] else ''}"
         f"{', learning rates tuned on the validation set' if results['tune_lr'] else ''}; "
+        f"trained in {_trained_in(results.get('train_precision', 'fp32'))}; "
         f"OpenVINO device {results['device']}. Generated {datetime.datetime.now():%Y-%m-%d %H:%M}.",
         headline(results),
         "## PyTorch: test accuracy (mean ± std over seeds)",
@@ -245,6 +275,13 @@ def render(results, figures):
               "\n".join(f"- **{r['optimizer']}**: " + ", ".join(f"{k}={v}" for k, v in r["hparams"].items())
                         for r in _first_runs(results))]
     return "\n\n".join(parts) + "\n"
+
+
+def _trained_in(precision):
+    """How the report names the training precision (``train.precision``)."""
+    if precision == "bf16":
+        return "bf16 (autocast around forward pass and loss; float32 weights, gradients and optimizer state)"
+    return precision
 
 
 def _first_runs(results):

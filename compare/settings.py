@@ -27,11 +27,13 @@ class CompareConfig:
     clip_norm: float = None
     device: str = "CPU"                  # OpenVINO device that scores the exported models
     train_device: str = "cpu"            # torch device that trains them: cpu or cuda
+    train_precision: str = "auto"        # fp32, bf16 or auto: bf16 where the CPU has bf16 units (train/precision.py)
     precisions: tuple = DEFAULT_PRECISIONS
     max_accuracy_drop: float = None      # NNCF accuracy control for every INT8 run (0.01 = 1 point)
     data_dir: str = None
     workers: int = None                  # processes training runs at once; None: automatic (pool.worker_count)
     target_accuracy: float = None        # None: chosen from the results (see report)
+    spread_from: str = None              # an earlier comparison of the same setting whose seeds are pooled (earlier.py)
 
     @property
     def names(self):
@@ -48,4 +50,4 @@ class CompareConfig:
                          epochs=epochs or self.epochs, batch_size=self.batch_size, seed=seed,
                          model_kwargs=dict(self.model_kwargs), schedule=self.schedule,
                          schedule_kwargs=dict(self.schedule_kwargs), clip_norm=self.clip_norm,
-                         data_dir=self.data_dir, device=self.train_device)
+                         data_dir=self.data_dir, device=self.train_device, precision=self.train_precision)

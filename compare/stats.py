@@ -7,18 +7,25 @@ sensitive than comparing two means as if they came from unrelated samples.
 
 * Several seeds: the paired t-test on the per-seed test accuracies
   (``scipy.stats.ttest_rel``): is the mean of the per-seed differences far
-  from 0 given how much it varies from seed to seed?
+  from 0 given how much it varies from seed to seed? This compares the
+  *optimizers*: a seed is one draw of everything an optimizer's result
+  depends on by chance (initial weights, batch order).
 * One seed: McNemar's exact test on the per-example predictions of the two
-  models (``scipy.stats.binomtest``): of the test examples exactly one of the
-  two gets right, does each get its share (half) under the hypothesis that
-  both are equally good? Examples both get right, or both get wrong, say
-  nothing about which model is better.
+  trained networks (``scipy.stats.binomtest``): of the test examples exactly
+  one of the two gets right, does each get its share (half) under the
+  hypothesis that both are equally good? Examples both get right, or both
+  get wrong, say nothing about which network is better. This compares two
+  *networks* on the test images and says nothing about the seed-to-seed
+  spread, which is larger (reruns that differ only by float rounding
+  already differ beyond it now and then), so it never names a winning
+  optimizer: with one seed the verdict says which networks differ and that
+  optimizers are compared over seeds.
 
-A winner is declared only when it is significantly ahead (p < ``ALPHA``) of
-*every* other optimizer, the runner-up included; no multiple-comparison
-correction is needed for that, since every one of the tests must reject
-(an intersection-union test). Otherwise the optimizers not shown different
-from the best form the group *tied* with it.
+A winner is declared only when the paired test over seeds puts it
+significantly ahead (p < ``ALPHA``) of *every* other optimizer, the runner-up
+included; no multiple-comparison correction is needed for that, since every
+one of the tests must reject (an intersection-union test). Otherwise the
+optimizers not shown different from the best form the group *tied* with it.
 """
 
 import math
@@ -31,6 +38,8 @@ ALPHA = 0.05
 CONFIDENCE = 0.95
 SEEDS_TEST = "paired t-test over seeds"
 EXAMPLES_TEST = "McNemar's exact test on per-example predictions"
+MORE_SEEDS = ("optimizers are compared over seeds: run with --seeds 0,1,2 (or add --spread-from DIR, "
+              "an earlier comparison of the same setting with two seeds or more)")
 
 
 def is_measured(value):
@@ -110,26 +119,30 @@ def verdict(order, per_seed, per_example=None, alpha=ALPHA):
     scores are left out of the pairing). ``per_example``: name -> boolean
     array of the test examples the one-seed model got right (for McNemar).
     Returns ``{"test", "alpha", "best", "winner", "tied", "p_values",
-    "reason"}``; ``winner`` is None unless the best is significantly ahead of
-    every other; ``tied`` lists the best and every name not shown different
-    from it; ``p_values``: name -> p against the best (None: nothing to pair).
+    "one_seed", "advice", "reason"}``; ``p_values``: name -> p against the best
+    (None: nothing to pair); ``tied`` lists the best and every name not shown
+    different from it; ``one_seed``: the names whose comparison with the best
+    rests on one seed (McNemar: the two networks, not the optimizers);
+    ``winner`` is None unless the paired test over seeds puts the best
+    significantly ahead of every other; ``advice``: what would settle it
+    (more seeds), or None.
     """
     if not order:
         return {"test": None, "alpha": alpha, "best": None, "winner": None, "tied": [],
-                "p_values": {}, "reason": "no optimizer finished"}
+                "p_values": {}, "one_seed": [], "advice": None, "reason": "no optimizer finished"}
     best, others = order[0], order[1:]
-    p_values, tests = {}, set()
+    p_values, tests = {}, {}
     for name in others:
-        test, p = _pair_test(per_seed[best], per_seed[name],
-                             per_example and per_example.get(best), per_example and per_example.get(name))
-        p_values[name] = p
-        tests.add(test)
-    test = " and ".join(sorted(t for t in tests if t)) or None
+        tests[name], p_values[name] = _pair_test(per_seed[best], per_seed[name],
+                                                 per_example and per_example.get(best),
+                                                 per_example and per_example.get(name))
+    test = " and ".join(sorted({t for t in tests.values() if t})) or None
     tied = [best] + [n for n in others if p_values[n] is None or p_values[n] >= alpha]
-    winner = best if len(tied) == 1 else None
+    one_seed = [n for n in others if tests[n] != SEEDS_TEST]
+    winner = best if len(tied) == 1 and not one_seed else None
     result = {"test": test, "alpha": alpha, "best": best, "winner": winner, "tied": tied,
-              "p_values": p_values}
-    result["reason"] = _reason(result, others)
+              "p_values": p_values, "one_seed": one_seed, "advice": MORE_SEEDS if one_seed else None}
+    result["reason"] = _reason(result, others, tests)
     return result
 
 
@@ -142,19 +155,30 @@ def _pair_test(seeds_a, seeds_b, examples_a, examples_b):
     return None, None
 
 
-def _reason(result, others):
+def _reason(result, others, tests):
     best, alpha, p_values = result["best"], result["alpha"], result["p_values"]
     if not others:
         return f"{best} is the only optimizer with a result, nothing to compare it with"
     if result["winner"]:
         worst = max(p_values.values())
-        return f"{best} is ahead of every other optimizer ({result['test']}, every p ≤ {format_p(worst)} < {alpha:g})"
+        return f"{best} is ahead of every other optimizer ({SEEDS_TEST}, every p ≤ {format_p(worst)} < {alpha:g})"
+    over_seeds = [n for n in result["tied"][1:] if tests[n] == SEEDS_TEST]
+    networks = [n for n in others if tests[n] == EXAMPLES_TEST]
     untested = [n for n in others if p_values[n] is None]
-    close = [n for n in result["tied"][1:] if p_values[n] is not None]
     parts = []
-    if close:
+    if over_seeds:
         parts.append(f"{best} is not significantly ahead of " + ", ".join(
-            f"{n} (p = {format_p(p_values[n])})" for n in close) + f" ({result['test']}, p ≥ {alpha:g})")
+            f"{n} (p = {format_p(p_values[n])})" for n in over_seeds) + f" ({SEEDS_TEST}, p ≥ {alpha:g})")
+    if networks:
+        differ = [n for n in networks if p_values[n] < alpha]
+        within = [n for n in networks if p_values[n] >= alpha]
+        seeds = "one seed" if len(networks) == len(others) else f"one seed for {', '.join(networks)}"
+        parts.append(f"on {seeds}, {best}'s network differs beyond test-set noise from "
+                     + (", ".join(f"{n}'s (p = {format_p(p_values[n])})" for n in differ) or "none")
+                     + (" and not from " + ", ".join(f"{n}'s (p = {format_p(p_values[n])})" for n in within)
+                        if within else "")
+                     + f" ({EXAMPLES_TEST}, alpha {alpha:g}); that compares these trained networks on the "
+                       "test images, not the optimizers, whose results vary more from seed to seed")
     if untested:
         parts.append(f"nothing to test {best} against {', '.join(untested)} with "
                      "(one seed and no per-example predictions)")

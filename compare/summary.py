@@ -11,7 +11,7 @@ import statistics
 import numpy as np
 
 from descentlab import io
-from descentlab.compare import deployed, report, stats
+from descentlab.compare import deployed, earlier, report, stats
 from descentlab.train.history import History
 
 
@@ -27,7 +27,7 @@ def summarise(config, records, tuning=None):
     metric = "test_accuracy_mean" if classified else "test_loss_mean"
     for row, rank in zip(summary, stats.ranks([r[metric] for r in summary], higher_is_better=classified)):
         row["rank"] = rank
-    significance = _significance(summary, records, classified)
+    significance = _significance(config, summary, records, classified)
     for row in summary:
         row["tied_with_best"] = row["optimizer"] in significance["tied"]
         row["p_vs_best"] = significance["p_values"].get(row["optimizer"])
@@ -43,7 +43,8 @@ def summarise(config, records, tuning=None):
         "dataset": config.dataset, "model": config.model, "model_kwargs": config.model_kwargs,
         "device": config.device, "epochs": config.epochs,
         "batch_size": "full" if config.batch_size is None else config.batch_size,
-        "seeds": list(config.seeds), "schedule": config.schedule, "tune_lr": config.tune_lr,
+        "seeds": list(config.seeds), "spread_from": config.spread_from,
+        "train_precision": earlier.trained_in(records), "schedule": config.schedule, "tune_lr": config.tune_lr,
         "tune_epochs": config.tune_epochs if config.tune_lr else None,
         "precisions": list(config.precisions), "max_accuracy_drop": config.max_accuracy_drop,
         "target_accuracy": target, "significance": significance,
@@ -54,17 +55,27 @@ def summarise(config, records, tuning=None):
     }
 
 
-def _significance(summary, records, classified):
+def _significance(config, summary, records, classified):
     """``stats.verdict`` on the finished optimizers, best first: per-seed test accuracy
-    (test loss for regression) and, for McNemar, the one seed's per-example hits."""
+    (test loss for regression) and, for McNemar, the one seed's per-example hits. With
+    ``config.spread_from`` the earlier comparison's seeds join the pairing (``earlier``),
+    the best is the best over all of them, and ``pooled`` says which seeds came from where."""
     key = "test_accuracy" if classified else "test_loss"
     finished = [row["optimizer"] for row in summary
                 if row[f"{key}_mean"] is not None and row["diverged_runs"] < row["runs"]]
     per_seed = {n: {r["seed"]: r["torch"][key] for r in records if r["optimizer"] == n} for n in finished}
+    pooled = None
+    if config.spread_from is not None:
+        seeds, before = earlier.scores(config.spread_from, key)
+        per_seed = {n: {**before.get(n, {}), **per_seed[n]} for n in finished}
+        means = {n: _mean(per_seed[n].values()) for n in finished}
+        finished.sort(key=lambda n: -means[n] if classified else means[n])
+        pooled = {"from": config.spread_from, "earlier_seeds": seeds, "seeds": list(config.seeds), "means": means}
     per_example = {n: io.unpack_bools(r["torch"]["test_correct"]) for n in finished
                    for r in records if r["optimizer"] == n and "test_correct" in r["torch"]}
     verdict = stats.verdict(finished, per_seed, per_example if len(per_example) == len(finished) else None)
     verdict["confidence"] = stats.CONFIDENCE
+    verdict["pooled"] = pooled
     return verdict
 
 

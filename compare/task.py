@@ -12,7 +12,7 @@ from pathlib import Path
 
 from descentlab import io
 from descentlab.compare import deployed
-from descentlab.train import datasets, objective, tensorboard_log
+from descentlab.train import datasets, objective, precision, tensorboard_log
 from descentlab.train.clock import Clock
 from descentlab.train.run import memory_format, train_run
 
@@ -81,9 +81,11 @@ _WARMED = set()
 
 def _warm_up(config, dataset):
     """A few untimed forward/backward passes before the first run of a model in a
-    process: torch's thread pools and kernels start lazily, and the first
-    optimizer timed would otherwise pay for them in its seconds per epoch."""
-    if (config.model, dataset.name) in _WARMED:
+    process, in the memory format and precision the runs train in: torch's thread
+    pools and kernels start lazily, and the first optimizer timed would otherwise
+    pay for them in its seconds per epoch."""
+    trained_in = precision.resolve(config.precision, config.device)
+    if (config.model, dataset.name, trained_in) in _WARMED:
         return
     from descentlab import models
 
@@ -92,9 +94,11 @@ def _warm_up(config, dataset):
     model.to(memory_format=memory_format(config, model))  # the kernels the runs will use
     size = config.batch_size or len(dataset.train)
     for start in range(0, min(len(dataset.train), 10 * size), size):
-        objective.loss(dataset.task, model(dataset.train.x[start:start + size]),
-                       dataset.train.y[start:start + size]).backward()
-    _WARMED.add((config.model, dataset.name))
+        with precision.autocast(trained_in):
+            loss = objective.loss(dataset.task, model(dataset.train.x[start:start + size]),
+                                  dataset.train.y[start:start + size])
+        loss.backward()
+    _WARMED.add((config.model, dataset.name, trained_in))
 
 
 def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None, clock=None):

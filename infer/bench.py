@@ -15,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from descentlab.train.precision import cpu_flags
+
 from .bench_onnxruntime import bench_onnx
 from .bench_openvino import bench_ir
 from .bench_torch import bench_checkpoint
-from .devices import check_device, cpu_flags
+from .devices import check_device
 from .files import beside, input_shape, is_compare_dir, manifest, planned_irs, run_dirs
 from .precision import PINNED, PRECISIONS, check_supported
 from .runtime import read_model, sample_shape
@@ -33,7 +35,7 @@ def bench(path, *, seconds=5.0, batch=64, hint="throughput", nireq=None, device=
     ``precisions``: the OpenVINO rows (``precision.PRECISIONS``; default every IR
     file found, plus ``native`` beside an FP32 IR).
     ``seconds`` is the duration of each measurement (latency, then throughput).
-    The result records the CPU's instruction-set flags (``devices.cpu_flags``).
+    The result records the CPU's instruction-set flags (``train.precision.cpu_flags``).
     Rows carry ``execution`` (the precision each device computed in),
     ``latency`` (ms statistics at batch 1), ``throughput`` (fps at ``batch``),
     ``load_ms``, ``first_inference_ms``, ``device_name`` and the speed-ups

@@ -105,17 +105,6 @@ def default_execution(device, ov_core=None):
         return None
 
 
-def cpu_flags(cpuinfo="/proc/cpuinfo"):
-    """The CPU's vector and matrix instruction sets that decide its precisions (avx2, avx512*, amx*,
-    *vnni*), from ``cpuinfo``; [] where there is no such file (not Linux)."""
-    try:
-        with open(cpuinfo) as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return []
-    return sorted({f for f in flags if f == "avx2" or f.startswith(("avx512", "amx")) or "vnni" in f})
-
-
 def type_name(value):
     """``"bf16"`` for ``ov.Type.bf16`` (OpenVINO returns element types as objects) or for ``"bf16"``."""
     return value.get_type_name() if hasattr(value, "get_type_name") else str(value)

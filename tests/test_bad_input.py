@@ -76,6 +76,7 @@ CASES = [
     ("lab-lr-malformed", ["lab", "trajectories", "--landscape", "rosenbrock", "--optimizers", "sgd",
                           "--lr", "sgd", "--out", "{new}"], "NAME=VALUE"),
     # ---- zero or negative counts and durations -----------------------------------------
+    ("compare-train-precision-unknown", [*COMPARE, "--train-precision", "fp8", "--out", "{new}"], "invalid choice"),
     ("compare-epochs-zero", [*COMPARE, "--epochs", "0", "--out", "{new}"], "positive integer"),
     ("compare-tune-epochs-negative", [*COMPARE, "--tune-epochs", "-2", "--out", "{new}"], "positive integer"),
     ("compare-batch-zero", [*COMPARE, "--batch-size", "0", "--out", "{new}"], "positive integer"),
@@ -107,6 +108,15 @@ CASES = [
     ("lab-run-out-unwritable", ["lab", "run", "all", "--fast", "--out", "{locked}/l"], "cannot write"),
     ("compare-existing-comparison", [*COMPARE, "--out", "{compare}"], "--resume"),
     ("compare-resume-other-settings", ["compare", "--epochs", "2", "--out", "{compare}", "--resume"], "leave out --epochs"),
+    # ---- --spread-from: an earlier comparison of the same setting, with other seeds ----------
+    ("compare-spread-from-nothing", [*COMPARE, "--seeds", "1", "--spread-from", "{nowhere}", "--out", "{new}"],
+     "no finished comparison there"),
+    ("compare-spread-from-one-seed", [*COMPARE, "--seeds", "1", "--spread-from", "{compare}", "--out", "{new}"],
+     "the seed-to-seed spread needs two or more"),
+    ("compare-spread-from-other-setting", [*COMPARE, "--epochs", "2", "--seeds", "2", "--spread-from",
+                                           "{compare2}", "--out", "{new}"], "epochs 1 there, 2 here"),
+    ("compare-spread-from-same-seed", [*COMPARE, "--seeds", "1", "--spread-from", "{compare2}", "--out", "{new}"],
+     "seed 1 is in that comparison already"),
     ("train-existing-checkpoint", [*TRAIN, "--out", "{run}"], "--resume"),
     # ---- dataset files ---------------------------------------------------------------------
     ("train-data-dir-missing", [*TRAIN, "--dataset", "mnist", "--data-dir", "{nowhere}", "--out", "{new}"],
@@ -185,7 +195,9 @@ def workspace(tmp_path_factory):
     assert main(["export", str(w / "run" / "checkpoint.pt"), "--out", str(w / "export"),
                  "--precisions", "fp32"]) == 0
     assert main([*COMPARE, "--out", str(w / "compare")]) == 0
-    paths.update(run=w / "run", ckpt=w / "run" / "checkpoint.pt", export=w / "export", compare=w / "compare")
+    assert main([*COMPARE, "--seeds", "0,1", "--out", str(w / "compare2")]) == 0
+    paths.update(run=w / "run", ckpt=w / "run" / "checkpoint.pt", export=w / "export", compare=w / "compare",
+                 compare2=w / "compare2")
 
     good = (w / "run" / "checkpoint.pt").read_bytes()
     for name, data in {"empty": b"", "truncated": good[:len(good) // 2],

@@ -283,7 +283,7 @@ def fake_run(optimizer, seed, correct, best_epoch=10, openvino=None):
 
 def test_one_seed_near_tie_names_no_winner_and_equal_accuracies_share_a_rank(tmp_path):
     """The case of a real default run: the leader two test images ahead of the runner-up,
-    three optimizers with the same accuracy."""
+    three optimizers with the same accuracy. One seed compares networks, never optimizers."""
     records = [fake_run("linesearch", 0, hits(range(12))),
                fake_run("adadelta", 0, hits(range(2, 16))),
                *(fake_run(n, 0, hits(range(25))) for n in ("sgd", "adam", "nadam")),
@@ -296,11 +296,32 @@ def test_one_seed_near_tie_names_no_winner_and_equal_accuracies_share_a_rank(tmp
     assert verdict["p_values"]["adadelta"] == pytest.approx(2 * 22 / 64)
     ranks = {row["optimizer"]: row["rank"] for row in results["summary"]}
     assert ranks == {"linesearch": 1, "adadelta": 2, "sgd": 3, "adam": 3, "nadam": 3, "rprop": 6}
+    assert verdict["one_seed"] == ["adadelta", "sgd", "adam", "nadam", "rprop"]
     text = report.headline(results)
-    assert "No single winner" in text and "wins" not in text and "McNemar" in text
+    assert "One seed names no winner" in text and "wins" not in text and "McNemar" in text
+    assert "differs beyond test-set noise from sgd's" in text and "not from adadelta's" in text
+    assert "--seeds 0,1,2" in text and "--spread-from" in text
     table = report.torch_table(results)
+    assert "| adadelta (within noise) |" in table and "(tied)" not in table
     assert "| 3 | sgd |" in table and "| 3 | adam |" in table and "| 10 |" in table and "10.0" not in table
     json.dumps(results, allow_nan=False)
+
+
+def test_one_seed_names_no_winner_even_far_ahead_of_every_other_network():
+    """The issue's report said "nadam wins ... McNemar's exact test, every p <= 0.011" on one
+    seed: McNemar says the networks differ, not that the optimizer is better."""
+    records = [fake_run("nadam", 0, hits(range(10))), fake_run("adam", 0, hits(range(40))),
+               fake_run("sgd", 0, hits(range(60)))]
+    results = summarise(CompareConfig(optimizers=("nadam", "adam", "sgd"), seeds=(0,), precisions=()), records)
+    verdict = results["significance"]
+    assert all(p < 1e-6 for p in verdict["p_values"].values())   # both networks differ beyond noise
+    assert verdict["winner"] is None and verdict["tied"] == ["nadam"]
+    assert verdict["one_seed"] == ["adam", "sgd"] and "--seeds" in verdict["advice"]
+    text = report.headline(results)
+    assert "wins" not in text and "One seed names no winner: **nadam**" in text
+    assert "differs beyond test-set noise from adam's" in text and "not the optimizers" in text
+    saved = json.loads(json.dumps(results, allow_nan=False))
+    assert saved["significance"]["winner"] is None and saved["significance"]["advice"]
 
 
 def test_several_seeds_name_a_winner_only_when_every_seed_agrees():
@@ -313,6 +334,7 @@ def test_several_seeds_name_a_winner_only_when_every_seed_agrees():
     results = summarise(config, records)
     assert results["significance"]["winner"] == "adam"
     assert results["significance"]["test"] == "paired t-test over seeds"
+    assert results["significance"]["one_seed"] == [] and results["significance"]["advice"] is None
     adam = results["summary"][0]
     assert adam["ci_over"] == "seeds"
     low, high = adam["test_accuracy_ci"]

@@ -113,6 +113,32 @@ def test_verdict_with_one_seed_uses_mcnemar():
     assert v["p_values"]["b"] == pytest.approx(0.625)
     assert v["p_values"]["c"] == pytest.approx(2 / 2 ** 40)
     assert v["winner"] is None and v["tied"] == ["a", "b"]
+    assert v["one_seed"] == ["b", "c"] and "--seeds 0,1,2" in v["advice"]
+
+
+def test_one_seed_never_names_a_winner_however_far_ahead():
+    """McNemar compares two networks on the test images; the seed-to-seed spread it cannot
+    see is larger, so one seed ranks networks, not optimizers."""
+    a, b = np.zeros((2, 100), dtype=bool)
+    a[:95] = True
+    b[:40] = True                                           # 55 only a gets, none only b: p = 2 / 2^55
+    v = stats.verdict(["a", "b"], {"a": {0: 0.95}, "b": {0: 0.40}}, {"a": a, "b": b})
+    assert v["p_values"]["b"] == pytest.approx(2 / 2 ** 55)
+    assert v["winner"] is None and v["tied"] == ["a"] and v["one_seed"] == ["b"]
+    assert "a's network differs beyond test-set noise from b's" in v["reason"]
+    assert "not the optimizers" in v["reason"]
+
+
+def test_a_pair_on_one_seed_keeps_the_winner_unnamed_even_when_the_others_have_seeds():
+    """Mixed: b has three seeds and is clearly behind, c has one (its other runs missing):
+    the verdict over seeds cannot reach c, so no winner."""
+    c_hits = np.zeros(100, dtype=bool)
+    per_seed = {"a": {0: 0.95, 1: 0.96, 2: 0.97}, "b": {0: 0.80, 1: 0.81, 2: 0.83}, "c": {0: 0.10}}
+    v = stats.verdict(["a", "b", "c"], per_seed, {"a": np.ones(100, dtype=bool), "b": np.ones(100, dtype=bool),
+                                                  "c": c_hits})
+    assert v["p_values"]["b"] < 0.05 and v["p_values"]["c"] < 0.05
+    assert v["winner"] is None and v["one_seed"] == ["c"]
+    assert "one seed for c" in v["reason"]
 
 
 def test_verdict_without_anything_to_pair_calls_it_a_tie():

@@ -28,7 +28,7 @@ from descentlab import models
 from descentlab import optimizers
 from descentlab.optimizers import schedules
 from descentlab.io import pack_bools
-from descentlab.train import checkpoint, distributed, objective
+from descentlab.train import checkpoint, distributed, objective, precision
 from descentlab.train.clock import Clock
 from descentlab.train.history import History
 
@@ -51,6 +51,9 @@ class RunConfig:
     clip_value: float = None
     data_dir: str = None
     device: str = "cpu"                            # torch device to train on: cpu, cuda, cuda:N
+    # The arithmetic of the forward pass and loss (train/precision.py): fp32, bf16 (autocast,
+    # float32 weights and optimizer state) or auto (bf16 where the CPU has bf16 units).
+    precision: str = "fp32"
     # Convolutional nets train in channels_last on the CPU (None: there, and nowhere else);
     # the same arithmetic in another memory order, faster in oneDNN's kernels.
     channels_last: bool = None
@@ -63,6 +66,7 @@ def validate(config):
     """ValueError for a config that cannot run (before any work is done)."""
     models.options(config.model)
     distributed.check_device(config.device)
+    precision.resolve(config.precision, config.device)
     defaults = optimizers.defaults(config.optimizer)
     unknown = sorted(set(config.hparams) - set(defaults))
     if unknown:
@@ -101,6 +105,7 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
     """
     validate(config)
     group.check_batch_size(config.batch_size)
+    trained_in = precision.resolve(config.precision, config.device)
     model, optimizer, schedule = build(config, dataset)
     model.to(group.device(config.device), memory_format=memory_format(config, model))
     generator = torch.Generator().manual_seed(config.seed)
@@ -121,7 +126,7 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
             break
         lr = optimizer.param_groups[0].get("lr")
         epoch_loss, finite, seconds = _train_epoch(config, dataset, net, optimizer, generator,
-                                                   history, schedule, group, on_step)
+                                                   history, schedule, group, on_step, trained_in)
         with clock("validation"):
             val_loss, val_accuracy = objective.evaluate(model, dataset.val, dataset.task)
         history.train_loss.append(epoch_loss)
@@ -149,6 +154,7 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
         test_loss, test_accuracy, test_correct = objective.evaluate(model, dataset.test, dataset.task,
                                                                     examples=True)
     record = result_record(config, history, diverged_epoch, test_loss, test_accuracy)
+    record["train_precision"] = trained_in
     record["timings"] = {"training": record["train_seconds"], **clock.seconds}
     if test_accuracy is not None:
         record["torch"]["test_correct"] = pack_bools(test_correct.numpy())
@@ -260,10 +266,12 @@ def _when(config):
     return schedules.info(config.schedule).every
 
 
-def _train_epoch(config, dataset, model, optimizer, generator, history, schedule, group, on_step=None):
+def _train_epoch(config, dataset, model, optimizer, generator, history, schedule, group, on_step=None,
+                 trained_in="fp32"):
     """One pass over the training set; returns (mean loss, all finite?, seconds).
 
-    ``model`` may be the DDP wrapper; ``group`` shares each batch among the ranks."""
+    ``model`` may be the DDP wrapper; ``group`` shares each batch among the ranks;
+    ``trained_in``: the forward pass and loss run in fp32 or under bf16 autocast (``precision``)."""
     per_iteration = schedule is not None and _when(config) is schedules.Every.ITERATION
     clip = _clipper(config)
     model.train()
@@ -275,14 +283,16 @@ def _train_epoch(config, dataset, model, optimizer, generator, history, schedule
 
         def closure():
             optimizer.zero_grad()
-            batch_loss = group.loss(task, model(xb), yb, size)
+            with precision.autocast(trained_in, device.type):
+                batch_loss = group.loss(task, model(xb), yb, size)
             batch_loss.backward()
             if clip is not None:
                 clip(model.parameters())
             return group.mean(batch_loss.detach())
 
         def forward_only():  # the loss alone: how the line search scores its candidate steps
-            return group.mean(group.loss(task, model(xb), yb, size))
+            with precision.autocast(trained_in, device.type):
+                return group.mean(group.loss(task, model(xb), yb, size))
 
         closure.loss = forward_only
         value = float(optimizer.step(closure))

@@ -8,8 +8,8 @@ gathering the results:
   torchrun --nproc-per-node 2 -m descentlab compare --out DIR
 
 With no options: every optimizer on the embedded 8x8 digits with an MLP, a few
-minutes on 2 CPU cores. The serious run:
-  descentlab compare --dataset fashion-mnist --model cnn --epochs 5 --batch-size 128
+minutes on 2 CPU cores. The serious run (three seeds: optimizers are compared over seeds):
+  descentlab compare --dataset fashion-mnist --model cnn --epochs 5 --batch-size 128 --seeds 0,1,2
 """
 
 import argparse
@@ -21,6 +21,7 @@ HELP = "train one model per optimizer, export to OpenVINO, report who wins"
 
 def add_arguments(parser):
     from descentlab.compare.settings import DEFAULT_PRECISIONS, PRECISIONS, CompareConfig
+    from descentlab.train.precision import PRECISIONS as TRAIN_PRECISIONS
 
     d = CompareConfig()
     parser.add_argument("--dataset", default=d.dataset, help=f"default {d.dataset}")
@@ -50,6 +51,9 @@ def add_arguments(parser):
     parser.add_argument("--device", default=d.device, help="OpenVINO device (default CPU)")
     parser.add_argument("--train-device", default=d.train_device,
                         help="torch device that trains the runs: cpu (default) or cuda")
+    parser.add_argument("--train-precision", choices=TRAIN_PRECISIONS, default=d.train_precision,
+                        help="the arithmetic of training: fp32, bf16 (autocast; float32 weights and optimizer "
+                             "state) or auto (default: bf16 on CPUs with AMX-BF16 or AVX512-BF16, else fp32)")
     parser.add_argument("--precisions", type=arguments.name_list, default=d.precisions,
                         metavar="fp32,native,fp16,int8",
                         help=f"how to deploy each run on OpenVINO, among {','.join(PRECISIONS)} (default "
@@ -61,6 +65,9 @@ def add_arguments(parser):
                              "accuracy drop (a fraction, 0.01 = 1 point); the report says which runs needed it")
     parser.add_argument("--target-accuracy", type=float,
                         help="for 'epochs to target' (default: 98%% of the winner's accuracy)")
+    parser.add_argument("--spread-from", metavar="DIR",
+                        help="an earlier comparison of the same setting with two seeds or more: its seeds "
+                             "join the paired test over seeds (a one-seed comparison names no winner alone)")
     parser.add_argument("--data-dir", help="directory holding the dataset files (the only place looked in)")
     parser.add_argument("--workers", type=_workers, default=None, metavar="N|auto",
                         help="runs trained at once, each in its own process with its share of the "
@@ -90,9 +97,11 @@ def run(args):
                            seeds=args.seeds, lr=dict(args.lr), tune_lr=args.tune_lr,
                            tune_epochs=args.tune_epochs, schedule=args.schedule,
                            schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
-                           device=args.device, train_device=args.train_device, precisions=precisions,
+                           device=args.device, train_device=args.train_device,
+                           train_precision=args.train_precision, precisions=precisions,
                            max_accuracy_drop=args.max_accuracy_drop, data_dir=args.data_dir,
-                           workers=args.workers, target_accuracy=args.target_accuracy)
+                           workers=args.workers, target_accuracy=args.target_accuracy,
+                           spread_from=args.spread_from)
     if args.resume:
         if not args.out:
             raise ValueError("--resume needs the --out directory of the comparison to continue")

@@ -16,6 +16,8 @@ HELP = "train one model with one optimizer, save a checkpoint"
 
 
 def add_arguments(parser):
+    from descentlab.train.precision import PRECISIONS as TRAIN_PRECISIONS
+
     parser.add_argument("--dataset", required=True, help="see `descentlab datasets`")
     parser.add_argument("--model", required=True, help="neuron, logreg, mlp, cnn, lenet, or your own: package.module:factory")
     parser.add_argument("--optimizer", required=True, help="see `descentlab optimizers`")
@@ -34,6 +36,9 @@ def add_arguments(parser):
     parser.add_argument("--clip-value", type=arguments.positive_float, help="clip gradients to [-v, v]")
     parser.add_argument("--data-dir", help="directory holding the dataset files (the only place looked in)")
     parser.add_argument("--train-device", default="cpu", help="torch device to train on: cpu (default) or cuda")
+    parser.add_argument("--train-precision", choices=TRAIN_PRECISIONS, default="auto",
+                        help="fp32, bf16 (autocast; float32 weights and optimizer state) or auto "
+                             "(default: bf16 on CPUs with AMX-BF16 or AVX512-BF16, else fp32)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     parser.add_argument("--tensorboard", metavar="LOGDIR",
@@ -55,7 +60,8 @@ def run(args):
                        hparams=hparams, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                        model_kwargs=dict(args.model_option), schedule=args.schedule,
                        schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
-                       clip_value=args.clip_value, data_dir=args.data_dir, device=args.train_device)
+                       clip_value=args.clip_value, data_dir=args.data_dir, device=args.train_device,
+                       precision=args.train_precision)
     record = train_into(config, args.out, resume=args.resume, quiet=args.quiet, tensorboard=args.tensorboard)
     if record["trained_on"]["rank"] != 0:
         return 0
@@ -65,5 +71,5 @@ def run(args):
         summary += f", test accuracy {test['test_accuracy']:.4f}"
     if record["diverged"]:
         summary += f" (diverged at epoch {record['diverged_epoch']})"
-    print(f"{summary}; {record['train_seconds']:.1f} s of training; checkpoint: {Path(args.out) / CHECKPOINT}")
+    print(f"{summary}; {record['train_seconds']:.1f} s of training in {record['train_precision']}; checkpoint: {Path(args.out) / CHECKPOINT}")
     return 0
