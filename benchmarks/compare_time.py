@@ -2,11 +2,14 @@
 
 The comparison is the one an instructor runs before a lecture::
 
-    descentlab compare --dataset fashion-mnist --model cnn --epochs E --batch-size 128 --seeds 0
+    descentlab compare --dataset fashion-mnist --model cnn --epochs E --batch-size 128 --seeds S
+        [--train-precision P]
 
 (all 17 optimizers, export to ONNX / IR FP32, FP16 / NNCF INT8, OpenVINO
-scoring at the default precisions). ``--epochs 1`` is the quick variant,
-``--epochs 5`` the full one. It runs as a separate process, timed from
+scoring at the default precisions). ``--epochs 1 --seeds 0`` is the quick
+variant, ``--epochs 5 --seeds 0,1,2`` the serious one (51 runs: optimizers are
+compared over seeds). ``--train-precision`` is passed on (default: the
+command's own, auto), and the precision the runs trained in is recorded. It runs as a separate process, timed from
 outside, so the wall time includes Python's start-up and every import.
 
 The run is split into phases from ``results.json``: process start (the
@@ -28,14 +31,16 @@ descentlab, ``after``: this one), printed side by side::
 
     python3 benchmarks/compare_time.py --epochs 1 --label before --descentlab /path/old/venv/bin/descentlab
     python3 benchmarks/compare_time.py --epochs 1 --label after
-    python3 benchmarks/compare_time.py --epochs 5 --label after-full
+    python3 benchmarks/compare_time.py --epochs 5 --seeds 0,1,2 --label after-full
+
+Every measurement records the machine (``machine.describe``: CPU, flags,
+cores) and the load average before and after the comparison ran.
 """
 
 import argparse
 import json
 import multiprocessing
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -46,10 +51,9 @@ from pathlib import Path
 
 import torch
 
-from machine import cpu_name
+from machine import describe
 
 from descentlab.cli.table import format_table
-from descentlab.train.precision import cpu_flags
 from descentlab.io import write_json
 from descentlab.models import create
 from descentlab.train import objective
@@ -133,15 +137,18 @@ def _seconds(fn):
     return time.perf_counter() - start
 
 
-def run_comparison(command, epochs, seeds, data_dir, keep, workers=None):
+def run_comparison(command, epochs, seeds, data_dir, keep, workers=None, train_precision=None):
     """Run the comparison as a separate process; its wall time and results.json."""
     out = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="compare-time-")) / "run"
     argv = [*shlex.split(command), "compare", "--dataset", "fashion-mnist", "--model", "cnn",
-            "--epochs", str(epochs), "--batch-size", str(BATCH), "--seeds", seeds, "--out", str(out), "--quiet"]
+            "--epochs", str(epochs), "--batch-size", str(BATCH), "--seeds", ",".join(map(str, seeds)),
+            "--out", str(out), "--quiet"]
     if data_dir:
         argv += ["--data-dir", data_dir]
     if workers:
         argv += ["--workers", workers]
+    if train_precision:
+        argv += ["--train-precision", train_precision]
     load = os.getloadavg()[0]
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
@@ -163,7 +170,7 @@ def phases(run):
     else:
         split["training"] = training
         split["everything else (this descentlab does not time it)"] = wall * workers - training
-    per_run = [{"optimizer": r["optimizer"], "train_s": r["train_seconds"],
+    per_run = [{"optimizer": r["optimizer"], "seed": r["seed"], "train_s": r["train_seconds"],
                 "s_per_epoch": r["seconds_per_epoch"], "test_accuracy": r["torch"]["test_accuracy"],
                 "test_correct": r["torch"].get("test_correct"),
                 **{f"{k}_s": v for k, v in r.get("timings", {}).items() if k != "training"}}
@@ -171,16 +178,27 @@ def phases(run):
     samples = TRAIN_SAMPLES * results["epochs"]
     plain = [r["train_seconds"] for r in records if r["optimizer"] != "linesearch"]
     return {"wall": wall, "workers": workers, "threads": results["environment"]["threads"],
+            "train_precision": results.get("train_precision", "fp32"),
             "phases": split, "outside_training_share": 1 - training / (workers * wall),
             "samples_per_s_per_run": samples / statistics.median(plain),
             "samples_per_s_all_workers": workers * samples / statistics.median(plain),
             "runs": per_run}
 
 
+def _seeds(text):
+    """``--seeds``: integers separated by commas, as compare takes them."""
+    try:
+        return [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1, help="1: the quick variant; 5: the full comparison")
-    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--seeds", type=_seeds, default=[0], help="e.g. 0,1,2 (default 0)")
+    parser.add_argument("--train-precision", choices=("fp32", "bf16", "auto"),
+                        help="passed to compare (default: its own, auto); an older descentlab has none")
     parser.add_argument("--label", default="after", help="the name of this measurement in the JSON")
     parser.add_argument("--descentlab", default=f"{shlex.quote(sys.executable)} -m descentlab",
                         help="the command that runs descentlab (another install: its venv's descentlab)")
@@ -193,14 +211,15 @@ def main():
     args = parser.parse_args()
 
     cores = len(os.sched_getaffinity(0))
-    machine = {"cpu": cpu_name(), "cpu_flags": cpu_flags(), "cores": cores, "torch": torch.__version__,
-               "python": platform.python_version()}
+    machine = describe()
     peak = {"1 thread": matmul_peak(1), f"{cores} threads": matmul_peak(cores)}
     torch.set_num_threads(cores)
     flops = flops_per_sample()
     bare = bare_loop(args.steps, args.repeats)
-    run = run_comparison(args.descentlab, args.epochs, args.seeds, args.data_dir, args.keep, args.workers)
-    measured = {"epochs": args.epochs, "seeds": args.seeds, "load": [run["load_before"], run["load_after"]],
+    run = run_comparison(args.descentlab, args.epochs, args.seeds, args.data_dir, args.keep, args.workers,
+                         args.train_precision)
+    measured = {"epochs": args.epochs, "seeds": args.seeds, "machine": machine,
+                "load": [run["load_before"], run["load_after"]],
                 "command": " ".join(run["argv"]), **phases(run)}
     measured["flop_bound_samples_per_s"] = peak[f"{cores} threads"] * 1e9 / flops
     saved = json.loads(args.out.read_text()) if args.out.is_file() else {}
@@ -235,6 +254,9 @@ def tables(saved):
     labels = list(measured)
     phases = list(dict.fromkeys(p for m in measured.values() for p in m["phases"]))
     rows = [["epochs", *(m["epochs"] for m in measured.values())],
+            ["seeds", *(",".join(map(str, m["seeds"])) if isinstance(m["seeds"], list) else m["seeds"]
+                        for m in measured.values())],
+            ["training precision", *(m.get("train_precision", "fp32") for m in measured.values())],
             ["processes x threads", *(layout(m) for m in measured.values())],
             ["wall time", *(_minutes(m["wall"]) for m in measured.values())]]
     for phase in phases:
@@ -247,14 +269,19 @@ def tables(saved):
              ["FLOP bound, all cores (samples/s)", *(f"{m['flop_bound_samples_per_s']:.0f}" for m in measured.values())],
              ["load average before / after", *(" / ".join(f"{x:.1f}" for x in m["load"]) for m in measured.values())]]
     side_by_side = (["", *labels], rows)
-    names = sorted({r["optimizer"] for m in measured.values() for r in m["runs"]})
+    runs = sorted({_run(r) for m in measured.values() for r in m["runs"]})
     first = labels[0]
-    headers = ["optimizer", *(f"test accuracy, {label}" for label in labels),
+    headers = ["optimizer, seed", *(f"test accuracy, {label}" for label in labels),
                *(f"{label} vs {first}: McNemar p" for label in labels[1:])]
-    accuracy = (headers, [[name, *(_accuracy(measured[label], name) for label in labels),
-                           *(_mcnemar(measured[first], measured[label], name) for label in labels[1:])]
-                          for name in names])
+    accuracy = (headers, [[f"{name}, {seed}", *(_accuracy(measured[label], (name, seed)) for label in labels),
+                           *(_mcnemar(measured[first], measured[label], (name, seed)) for label in labels[1:])]
+                          for name, seed in runs])
     return [bare, side_by_side, accuracy]
+
+
+def _run(record):
+    """(optimizer, seed) of a run's row; rows from before seeds were recorded ran seed 0."""
+    return record["optimizer"], record.get("seed", 0)
 
 
 def layout(measured):
@@ -266,20 +293,20 @@ def _seconds_or_blank(seconds):
     return "" if seconds is None else f"{seconds:.0f}"
 
 
-def _mcnemar(a, b, name):
-    """McNemar's exact p on the per-example hits of ``name``'s runs in two measurements of the
-    same epochs (blank when the epochs differ or a run lacks the hits)."""
+def _mcnemar(a, b, run):
+    """McNemar's exact p on the per-example hits of one (optimizer, seed) run in two
+    measurements of the same epochs (blank when the epochs differ or a run lacks the hits)."""
     from descentlab.compare.stats import mcnemar_p
     from descentlab.io import unpack_bools
 
-    hits = [next((r.get("test_correct") for r in m["runs"] if r["optimizer"] == name), None) for m in (a, b)]
+    hits = [next((r.get("test_correct") for r in m["runs"] if _run(r) == run), None) for m in (a, b)]
     if a["epochs"] != b["epochs"] or None in hits:
         return ""
     return f"{mcnemar_p(unpack_bools(hits[0]), unpack_bools(hits[1])):.2f}"
 
 
-def _accuracy(measured, name):
-    found = [r["test_accuracy"] for r in measured["runs"] if r["optimizer"] == name]
+def _accuracy(measured, run):
+    found = [r["test_accuracy"] for r in measured["runs"] if _run(r) == run]
     return f"{found[0]:.4f}" if found and found[0] is not None else ""
 
 

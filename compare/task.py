@@ -107,7 +107,9 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None,
     Each precision records its test accuracy and loss, the difference from
     PyTorch and whether it is within test-set noise (``deployed.versus_torch``),
     and the precision the device really computed in (``execution``, ``runs_in``;
-    for native and bf16 also ``same_as_fp32``: it computed in f32 after all).
+    for native and bf16 also ``same_as_fp32``: it computed in f32 after all). Where the device
+    computes an FP32 IR in f32 by default (``infer.default_execution``: CPUs without bf16),
+    native is pinned fp32 again: its entry is fp32's (``scored_as``), not scored twice.
     ``max_accuracy_drop`` turns on NNCF's accuracy control for the INT8 IR.
     A run whose export fails a hop's check is kept, with the reason, like a
     diverged one: one model must not cost the whole comparison. ``clock``
@@ -125,7 +127,7 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None,
     try:
         with clock("export"):
             manifest = export.export_checkpoint(run_dir / "checkpoint.pt", run_dir, precisions=files,
-                                                data=dataset, max_accuracy_drop=max_accuracy_drop)
+                                                data=dataset, max_accuracy_drop=max_accuracy_drop, score=False)
     except ValueError as exc:  # a hop failed its check: report it, keep the comparison going
         return {"skipped": f"{record['optimizer']} seed {record['seed']}: export failed: {exc}"}
     with clock("openvino"):
@@ -133,8 +135,13 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None,
         packed = record["torch"].get("test_correct")  # train_run's per-example hits (classification)
         torch_correct = io.unpack_bools(packed) if packed else None
         torch_acc = record["torch"]["test_accuracy"]
+        native_is_fp32 = "fp32" in precisions and infer.default_execution(device) == ov_precision.PINNED
         scores = {}
-        for p in precisions:
+        for p in sorted(precisions, key=lambda p: p != "fp32"):   # fp32 first: native may be the same
+            if p == "native" and native_is_fp32:
+                # the device computes the FP32 IR in f32 by default: pinned fp32's numbers, not scored twice
+                scores[p] = {**scores["fp32"], "same_as_fp32": True, "scored_as": "fp32"}
+                continue
             result = infer.evaluate(run_dir / f"model_{ov_precision.ir_precision(p)}.xml", test.x, test.y,
                                     device=device, precision=p, task=dataset.task, examples=True)
             scores[p] = {"test_accuracy": result["accuracy"], "test_loss": result["loss"],
@@ -147,5 +154,6 @@ def deploy(run_dir, dataset, record, device, precisions, max_accuracy_drop=None,
                 scores[p]["same_as_fp32"] = ov_precision.same_as_pinned(result["execution"])
             if "correct" in result:
                 scores[p]["test_correct"] = io.pack_bools(result["correct"])
+        scores = {p: scores[p] for p in precisions}
     scores["export"] = {"hops": manifest["hops"], "int8": manifest.get("int8")}
     return scores

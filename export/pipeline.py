@@ -2,7 +2,9 @@
 
 Every hop is compared with the PyTorch logits on the same example batch (the
 first ``EXAMPLE_BATCH`` validation samples) and, for a classification dataset,
-scored on the whole validation split. Everything is built in a temporary
+scored on the whole validation split (``score=False`` skips that scoring: a
+comparison scores every deployed model on the test split right after, and
+NNCF's accuracy control scores on the validation split whenever it runs). Everything is built in a temporary
 directory beside ``out_dir`` and moved in at the end (``staging.py``): a failed
 export leaves ``out_dir`` as it was.
 """
@@ -38,7 +40,7 @@ def parse_precisions(precisions):
 
 
 def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=None, max_accuracy_drop=None,
-                      data=None):
+                      data=None, score=True):
     """Export the checkpoint into ``out_dir``; return the manifest dict (also ``out_dir/manifest.json``).
 
     ``data_dir`` overrides the checkpoint's data directory (calibration and
@@ -46,6 +48,8 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
     instead of loading the checkpoint's dataset (a comparison has it in memory;
     a user's own data has no name to load it by). ``max_accuracy_drop`` (a
     fraction, 0.01 = 1 point) turns on NNCF's accuracy-controlled quantization.
+    ``score=False`` leaves every hop's ``val_accuracy`` None (the checks against the
+    PyTorch logits run all the same).
     """
     precisions = parse_precisions(precisions)
     check_max_accuracy_drop(max_accuracy_drop)
@@ -71,14 +75,16 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
         raise ValueError(f"dataset '{spec['name']}' has input shape {tuple(data.input_shape)}, the checkpoint's "
                          f"model expects {tuple(ckpt['model']['input_shape'])}")
     classified = data.task == "classification"
+    scored = classified and score
     if max_accuracy_drop is not None and not (classified and "int8" in precisions):
         raise ValueError("max_accuracy_drop needs int8 among the precisions and a classification dataset")
     validation = (data.val.x.numpy(), data.val.y.numpy()) if classified else None
+    int8_validation = validation if scored or max_accuracy_drop is not None else None
     example = data.val.x[:EXAMPLE_BATCH]
     with torch.no_grad():
         expected = model(example).numpy()
         torch_accuracy = None
-        if classified:  # in batches: a whole validation split through a CNN at once takes GBs
+        if scored:  # in batches: a whole validation split through a CNN at once takes GBs
             logits = torch.cat([model(batch) for batch in data.val.x.split(256)]).numpy()
             torch_accuracy = float((predict(logits) == validation[1]).mean())
 
@@ -88,15 +94,15 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
         started = time.perf_counter()
         onnx_report = to_onnx(model, example, tmp / FILES["onnx"])
         seconds["onnx"] = time.perf_counter() - started
-        hops.append(_hop("onnx", FILES["onnx"], onnx_report["max_abs_diff"], None))
+        hops.append(_hop("onnx", FILES["onnx"], onnx_report["max_abs_diff"], None, graph=onnx_report["graph"]))
 
         started = time.perf_counter()
         ir = to_openvino(tmp / FILES["onnx"], tmp, example, expected=expected)
         seconds["openvino"] = time.perf_counter() - started
         for precision in ("fp32", "fp16"):
             if precision in precisions:
-                score = accuracy(compile_f32(tmp / FILES[precision]), *validation) if classified else None
-                hops.append(_hop(f"ir-{precision}", FILES[precision], ir[precision]["max_abs_diff"], score,
+                ir_accuracy = accuracy(compile_f32(tmp / FILES[precision]), *validation) if scored else None
+                hops.append(_hop(f"ir-{precision}", FILES[precision], ir[precision]["max_abs_diff"], ir_accuracy,
                                  weight_types=ir[precision]["weight_types"]))
 
         int8 = None
@@ -104,7 +110,7 @@ def export_checkpoint(checkpoint_path, out_dir, precisions=PRECISIONS, data_dir=
             started = time.perf_counter()
             fp32_score = next((h["val_accuracy"] for h in hops if h["stage"] == "ir-fp32"), None)
             int8 = quantize_int8(tmp / FILES["fp32"], data.train.x.numpy(), tmp / FILES["int8"], seed=spec["seed"],
-                                 validation=validation, max_accuracy_drop=max_accuracy_drop,
+                                 validation=int8_validation, max_accuracy_drop=max_accuracy_drop,
                                  accuracy_fp32=fp32_score)
             seconds["int8"] = time.perf_counter() - started
             logits = infer(compile_f32(tmp / FILES["int8"]), example.numpy())

@@ -130,6 +130,42 @@ def test_openvino_stage_fills_every_precision(tmp_path):
     assert fp32_delta["stage"] == "ir-fp32" and fp32_delta["max_abs_diff"] <= 1e-4
 
 
+def test_the_speed_levers_leave_every_number_as_it_was(tmp_path, monkeypatch):
+    """The ONNX graph reused from the run before, native not scored again where it is pinned f32,
+    the IRs not scored on the validation split: the same numbers as with none of that."""
+    from descentlab import export, infer
+    from descentlab.export import onnx_export
+
+    cfg = dataclasses.replace(SMALL, optimizers=("sgd", "adam"), precisions=("fp32", "native", "fp16", "int8"),
+                              workers=1)
+    monkeypatch.setattr(onnx_export, "_GRAPHS", {})
+    fast = run_compare(cfg, tmp_path / "fast", quiet=True)
+    monkeypatch.setattr(onnx_export, "_GRAPHS", {})
+    monkeypatch.setattr(onnx_export, "_GRAPHS_KEPT", 0)
+    monkeypatch.setattr(infer, "default_execution", lambda device, ov_core=None: None)
+    real_export = export.export_checkpoint
+    monkeypatch.setattr(export, "export_checkpoint", lambda *a, **k: real_export(*a, **{**k, "score": True}))
+    slow = run_compare(cfg, tmp_path / "slow", quiet=True)
+
+    def deployed_numbers(results):
+        return [(r["optimizer"], {p: {k: r["openvino"][p][k] for k in ("test_accuracy", "test_loss", "test_correct",
+                                                                      "execution", "within_noise")}
+                                  for p in cfg.precisions},
+                 [h["max_abs_diff"] for h in r["openvino"]["export"]["hops"]]) for r in results["runs"]]
+
+    assert numbers(fast) == numbers(slow)
+    assert deployed_numbers(fast) == deployed_numbers(slow)
+    untimed = [[{k: v for k, v in row.items() if k != "seconds_per_epoch"} for row in results["summary"]]
+               for results in (fast, slow)]
+    assert untimed[0] == untimed[1]
+    graphs = [[h.get("graph") for h in r["openvino"]["export"]["hops"] if h["stage"] == "onnx"][0]
+              for results in (fast, slow) for r in results["runs"]]
+    assert graphs == ["exported", "reused", "exported", "exported"]
+    assert [r["openvino"]["native"].get("scored_as") for r in fast["runs"] + slow["runs"]] == ["fp32"] * 2 + [None] * 2
+    assert all(h["val_accuracy"] is None for h in fast["runs"][0]["openvino"]["export"]["hops"])
+    assert slow["runs"][0]["openvino"]["export"]["hops"][2]["val_accuracy"] is not None
+
+
 def exit_code(argv):
     """descentlab's exit code; argparse's own usage errors exit through SystemExit."""
     try:
@@ -236,6 +272,22 @@ def test_each_worker_gets_its_own_share_of_the_cores(monkeypatch):
     assert [pool.worker_cores(i, 2) for i in range(2)] == [{0, 1}, {2, 3, 5}]
     assert [pool.worker_cores(i, 5) for i in range(5)] == [{0}, {1}, {2}, {3}, {5}]
     assert pool.worker_cores(0, 6) == set()     # more workers than cores: no pinning
+
+
+def test_runs_are_handed_out_longest_first_over_every_seed():
+    config = CompareConfig(optimizers=("sgd", "linesearch", "adam"), seeds=(0, 1, 2), epochs=5)
+    tasks = [task_module.Task(config=config.run_config(name, seed), run_dir="", device="CPU", precisions=(),
+                              data=None, max_accuracy_drop=None, tensorboard=None)
+             for seed in config.seeds for name in config.names]
+    order = [(tasks[i].config.optimizer, tasks[i].config.seed) for i in pool._longest_first(tasks)]
+    assert order == [("linesearch", 0), ("linesearch", 1), ("linesearch", 2),
+                     *((name, seed) for seed in (0, 1, 2) for name in ("sgd", "adam"))]
+    # 4 candidate forward passes at a third of a step each: 5 epochs cost 5 * (1 + 4/3)
+    assert pool.estimated_cost(tasks[1].config) == pytest.approx(5 * 7 / 3)
+    assert pool.estimated_cost(tasks[0].config) == 5
+    wide = dataclasses.replace(tasks[1].config, hparams={"lrs": (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)})
+    armijo = dataclasses.replace(tasks[1].config, hparams={"method": "armijo"})
+    assert pool.estimated_cost(wide) > pool.estimated_cost(tasks[1].config) > pool.estimated_cost(armijo) > 5
 
 
 def test_existing_comparison_is_not_overwritten(tmp_path, capsys):

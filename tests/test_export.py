@@ -127,6 +127,55 @@ def test_onnx_needs_a_batch_of_two(small, tmp_path):
         export.to_onnx(small[0], torch.randn(1, 1, 8, 8), tmp_path / "model.onnx")
 
 
+class Rolled(nn.Module):
+    """Its output depends on ``shift``, which neither its printout nor its weights show."""
+
+    def __init__(self, shift):
+        super().__init__()
+        self.fc = nn.Linear(3, 4)
+        self.shift = shift
+
+    def forward(self, x):
+        return self.fc(x).roll(self.shift, dims=1)
+
+
+def test_a_second_model_of_an_architecture_reuses_the_graph_byte_for_byte(tmp_path, monkeypatch):
+    """torch.export runs once; the second file is the one a fresh export writes, and is checked."""
+    from descentlab.export import onnx_export
+
+    monkeypatch.setattr(onnx_export, "_GRAPHS", {})
+    exported = []
+    real = onnx_export._export
+    monkeypatch.setattr(onnx_export, "_export", lambda *args: (exported.append(args[0]), real(*args)))
+    first, second = (models.create("cnn", (1, 8, 8), 10, seed=seed).eval() for seed in (0, 1))
+    example = torch.randn(6, 1, 8, 8)
+    assert export.to_onnx(first, example, tmp_path / "a.onnx")["graph"] == "exported"
+    report = export.to_onnx(second, example, tmp_path / "b.onnx")
+    assert report["graph"] == "reused" and exported == [first] and report["max_abs_diff"] <= 1e-4
+    onnx_export._GRAPHS.clear()
+    assert export.to_onnx(second, example, tmp_path / "fresh.onnx")["graph"] == "exported"
+    assert (tmp_path / "b.onnx").read_bytes() == (tmp_path / "fresh.onnx").read_bytes()
+    larger = models.create("cnn", (1, 12, 12), 10, seed=0).eval()
+    assert export.to_onnx(larger, torch.randn(6, 1, 12, 12), tmp_path / "c.onnx")["graph"] == "exported"
+
+
+def test_a_kept_graph_that_computes_something_else_is_exported_afresh(tmp_path, monkeypatch):
+    from descentlab.export import onnx_export
+
+    monkeypatch.setattr(onnx_export, "_GRAPHS", {})
+    torch.manual_seed(0)
+    one, two = Rolled(1), Rolled(2)
+    x = torch.randn(4, 3)
+    assert export.to_onnx(one, x, tmp_path / "one.onnx")["graph"] == "exported"
+    assert len(onnx_export._GRAPHS) == 1                 # its names map one to one: kept
+    assert onnx_export._architecture(one, x) == onnx_export._architecture(two, x)   # and looked up for two
+    report = export.to_onnx(two, x, tmp_path / "two.onnx")
+    assert report["graph"] == "exported" and report["max_abs_diff"] <= 1e-5
+    got = ort.InferenceSession(str(tmp_path / "two.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x.numpy()})[0]
+    np.testing.assert_allclose(got, two(x).detach().numpy(), rtol=0, atol=1e-5)
+
+
 # ---- hop 2: OpenVINO IR --------------------------------------------------------
 
 def test_ir_fp32_holds_f32_weights_and_matches_torch(small, small_onnx, tmp_path):
