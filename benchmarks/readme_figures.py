@@ -196,6 +196,46 @@ def compare_time():
     return "\n".join(lines)
 
 
+def train_precision():
+    """docs/compare.md: bf16 training's effect on test accuracy against fp32, per setting."""
+    data = _load("train_precision.json")
+    lines = ["| setting | optimizers x seeds | bf16 − fp32, mean (points) | per optimizer, lowest … highest "
+             "| paired t over seeds, p < 0.05 | McNemar pooled over seeds, p < 0.05 |",
+             "|---|---:|---:|---|---|---|"]
+    machines = set()
+    for m in data["measurements"].values():
+        setting, rows = m["setting"], m["optimizers"]
+        low, high = (min(rows, key=lambda n: rows[n]["difference_mean"] * sign) for sign in (1, -1))
+        changed = sorted(n for n, r in rows.items() if r["mcnemar_p_pooled"] < 0.05)
+        lines.append(f"| {setting['dataset']} {setting['model']}, {setting['epochs']} epochs, batch "
+                     f"{setting['batch_size']} | {len(rows)} x {len(setting['seeds'])} "
+                     f"| {100 * m['overall']['difference_mean']:+.2f} "
+                     f"| {100 * rows[low]['difference_mean']:+.2f} ({low}) … {100 * rows[high]['difference_mean']:+.2f} "
+                     f"({high}) | {', '.join(m['overall']['significant_optimizers']) or 'none'} "
+                     f"| {', '.join(changed) or 'none'} |")
+        machines.add(f"{m['machine']['cpu']} ({' '.join(m['machine']['cpu_flags'])})"
+                     + (", bf16 emulated by torch" if m["bf16_emulated"] else ""))
+    lines += ["", f"Measured on {'; '.join(sorted(machines))}."]
+    return "\n".join(lines)
+
+
+def compare_levers():
+    """docs/time-to-answer.md: what each lever outside training saves per run (compare_levers.py)."""
+    data = _load("compare_levers.json")
+    machine, ls = data["machine"], data["line_search"]
+    lines = ["| per run, one thread (median s) | before | after | saved |", "|---|---:|---:|---:|"]
+    lines += [f"| {name} | {m['before']:.2f} | {m['after']:.2f} | {m['before'] - m['after']:.2f} |"
+              for name, m in data["seconds"].items()]
+    lines += ["", f"On {machine['cpu']} ({machine['cores']} cores, {' '.join(machine['cpu_flags'])}), load average "
+                  f"{machine['load_average']:.1f} before and {data['load_after']:.1f} after (shared with other "
+                  f"work: read the differences, not the absolute seconds); {data['repeats']} runs each, "
+                  "before and after alternating. The line search: a forward pass costs "
+                  f"{ls['forward, no_grad'] / ls['training step']:.2f} of a training step; its candidates' "
+                  f"forward passes under `torch.inference_mode` instead of `torch.no_grad`: "
+                  f"{ls['forward, inference_mode'] / ls['forward, no_grad']:.3f} of the time."]
+    return "\n".join(lines)
+
+
 def compare_time_tables():
     """benchmarks/README.md: every table ``compare_time.py`` prints."""
     module, data = _compare_time_module(), _load("compare_time.json")
@@ -204,13 +244,14 @@ def compare_time_tables():
 
 BLOCKS = {"compare-time": compare_time, "compare-fmnist": compare_fmnist, "precision-fmnist": precision_fmnist,
           "distributed": distributed, "inference": inference, "optimizer-step": optimizer_step,
-          "batching": batching, "export-seconds": export_seconds, "compare-time-tables": compare_time_tables}
+          "batching": batching, "export-seconds": export_seconds, "compare-time-tables": compare_time_tables,
+          "train-precision": train_precision, "compare-levers": compare_levers}
 PATTERN = re.compile(r"<!-- figures (?P<name>[\w-]+) -->\n(?:(?P<body>.*?)\n)?<!-- /figures (?P=name) -->", re.S)
 
 # Which page holds which blocks (the benchmarks' own README holds the full tables).
 FILES = {ROOT / path: {name: BLOCKS[name] for name in names} for path, names in {
-    "docs/compare.md": ["compare-fmnist"],
-    "docs/time-to-answer.md": ["compare-time"],
+    "docs/compare.md": ["compare-fmnist", "train-precision"],
+    "docs/time-to-answer.md": ["compare-time", "compare-levers"],
     "docs/data-and-models.md": ["batching"],
     "docs/scaling.md": ["distributed"],
     "docs/openvino.md": ["export-seconds", "inference", "precision-fmnist"],
