@@ -25,7 +25,7 @@ def run(out, *, data=None, resume=False, quiet=True, tensorboard=None, **setting
     ``settings`` are the fields of ``CompareConfig`` (``dataset``, ``model``,
     ``optimizers``, ``epochs``, ``batch_size`` (``None`` for full batch),
     ``seeds``, ``lr`` {name: value}, ``tune_lr``, ``schedule``, ``clip_norm``,
-    ``device``, ``precisions``, ``workers``, ...), with the command's
+    ``train_precision``, ``device``, ``precisions``, ``workers``, ``spread_from``, ...), with the command's
     defaults. ``resume=True`` continues an interrupted comparison in ``out``
     (the same settings and data must be given again). ``tensorboard``: a
     directory for the runs' TensorBoard logs (``descentlab[tensorboard]``).

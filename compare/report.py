@@ -59,7 +59,7 @@ def headline(results):
             gap = 100 * (best["test_accuracy_mean"] - rows[1]["test_accuracy_mean"])
             text += f", {gap:.2f} points ahead of {rows[1]['optimizer']}"
     elif one_seed_only(verdict):
-        text = f"One seed names no winner: **{best['optimizer']}** has the highest test accuracy, {score}"
+        text = f"One seed names no winner: **{best['optimizer']}** has the highest test accuracy ({score})"
     else:
         text = (f"No single winner: {', '.join(f'**{n}**' for n in verdict['tied'])} are statistically tied "
                 f"for the best test accuracy ({best['optimizer']}: {score})")

@@ -52,8 +52,9 @@ sys.exit(main(sys.argv[3:]))
 """
 
 # Fields that legitimately differ between two runs of the same comparison: wall-clock
-# seconds, and the environment (thread count) of the process that wrote the summary.
-TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "seconds", "timings", "environment"}
+# seconds, the environment (thread count) of the process that wrote the summary, and
+# whether the ONNX hop exported its graph or reused one its process kept (the same file).
+TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "seconds", "timings", "environment", "graph"}
 
 
 def without_timing(value):
