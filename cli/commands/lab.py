@@ -9,9 +9,13 @@ and the exercises with their grader.
   descentlab lab new DIR                        hand out the exercises (stubs, a README, the notebooks)
   descentlab lab check EXERCISE [--path FILE]   grade one exercise file (default: EXERCISE.py)
   descentlab lab check --all DIR                grade every exercise file in DIR
+  descentlab lab autograder --out DIR           write a Gradescope autograder (then edit DIR/config.json, zip, upload)
 
-lab check exits 0 when every check passes, 1 when one fails, 2 on bad input
-(no such exercise, a file that does not import).
+lab check exits 0 when every check passes, 1 when one fails (or the file
+reaches for an answer: an import of descentlab.optimizers.Adam,
+torch.optim.Adam, ...), 2 on bad input (no such exercise, a file that does
+not import or lacks the exercise's class). lab autograder exits 2 when DIR
+exists (nothing is overwritten).
 
 ``lab run`` exits 1 when an experiment's claim does not hold in this run.
 Each action is one entry of ``ACTIONS`` below (its help, a function adding
@@ -171,7 +175,7 @@ def _check_args(parser):
                         help="momentum, nesterov, adagrad, rmsprop, adam, diffgrad, step_decay or clip_grad_norm")
     parser.add_argument("--path", metavar="FILE", help="the student's file (default: EXERCISE.py)")
     parser.add_argument("--all", metavar="DIR", help="grade every exercise file in DIR")
-    parser.add_argument("--json", action="store_true", help="print a Gradescope-style results.json")
+    parser.add_argument("--json", action="store_true", help="print Gradescope's results.json (1 point per check)")
     parser.add_argument("--timeout", type=arguments.positive_float, default=10.0, metavar="SECONDS",
                         help="time limit of the student's code, per exercise (default 10)")
 
@@ -181,7 +185,7 @@ def _check(args):
     import sys
 
     from descentlab.errors import UserError
-    from descentlab.labs import feedback, grader
+    from descentlab.labs import feedback, gradescope, grader
 
     if (args.all is None) == (args.exercise is None):
         raise UserError("give either EXERCISE [--path FILE] or --all DIR")
@@ -189,11 +193,24 @@ def _check(args):
         reports = grader.grade_directory(args.all, args.timeout)
     else:
         reports = grader.grade([(args.exercise, args.path or f"{args.exercise}.py")], args.timeout)
-    print(json.dumps(feedback.gradescope(reports), indent=2) if args.json else feedback.format_text(reports))
+    print(json.dumps(gradescope.results(reports), indent=2) if args.json else feedback.format_text(reports))
     for report in reports:
         if report.import_error:
             print(f"descentlab lab check: error: {report.path}: {feedback.hints(report)[0]}", file=sys.stderr)
     return grader.exit_code(reports)
+
+
+def _autograder_args(parser):
+    parser.add_argument("--out", required=True, metavar="DIR", help="a new folder (it must not exist)")
+
+
+def _autograder(args):
+    from descentlab.labs import gradescope
+
+    folder = gradescope.build(args.out)
+    print(f"wrote {folder}: edit {folder}/config.json (points, visibility, hidden checks), then upload "
+          f"the zip of its contents to Gradescope: cd {folder} && zip -r ../autograder.zip .")
+    return 0
 
 
 # name -> (help, add the action's arguments, run it)
@@ -205,6 +222,8 @@ ACTIONS = {
     "run": ("run one lecture experiment, or all", _run_args, _run),
     "new": ("copy the exercise stubs, a student README and the notebooks into DIR", _new_args, _new),
     "check": ("grade exercise files against our optimizers, naming the likely mistake", _check_args, _check),
+    "autograder": ("write a Gradescope autograder for the exercises (hidden checks, points, visibility)",
+                   _autograder_args, _autograder),
 }
 
 
