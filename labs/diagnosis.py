@@ -62,8 +62,9 @@ def _element(position):
 
 def _place(kind, position, shapes):
     if kind == "optimizer":
-        shape = "x".join(map(str, shapes[position.part]))
-        return f"step {position.step}, parameter {position.part} ({shape}), element {_element(position)}"
+        shape = shapes[position.part]
+        what = f"a vector of {shape[0]}" if len(shape) == 1 else f"a {'x'.join(map(str, shape))} matrix"
+        return f"step {position.step}, parameter {position.part} ({what}), element {_element(position)}"
     if kind == "schedule":
         return f"epoch {position.step}, param group {position.part}"
     if position.part == "norm":

@@ -8,8 +8,8 @@ mistake (``descentlab.labs.mistakes``) here on the same checks, and returns
 one ``ExerciseReport`` per exercise. A check passes when the relative error
 ``max|student - ours| / max|ours|`` is at most its tolerance
 (``checks.tolerance``); when it fails, the report says where the numbers
-first part and the pattern they fit (``descentlab.labs.diagnosis``), and the
-mistake whose numbers the student's match on the most failed checks names
+first part and the pattern they fit (``descentlab.labs.diagnosis``), and a
+known mistake whose numbers the student's match on every failed check names
 them (a match: the same NaNs, a relative difference within the tolerance).
 
 ``exit_code`` is 0 when everything passed, 1 when a check failed or the
@@ -161,19 +161,17 @@ def report(exercise, path, run_checks, result, label=None):
             result.diagnosis = diagnosis.explain(exercise.kind, check, output, reference.values, tolerance,
                                                  fresh=ours.fresh(check))
         report.checks.append(result)
-    if not report.passed:
-        # The mistake that explains the most failed checks (then the most checks)
-        # names every failed check it explains; the first listed wins a tie.
-        failed = [not c.passed for c in report.checks]
-        best, best_score = None, (0, 0)
+    failed = [not c.passed for c in report.checks]
+    if any(failed):
+        # The first known mistake whose numbers (or exception) match the
+        # student's on every failed check names them; one that explains only
+        # some would point away from what is wrong in the others.
         for mistake in exercise.mistakes:
             hits = _matches(ours, mistake, run_checks, outputs, errors)
-            score = (sum(h and f for h, f in zip(hits, failed)), sum(hits))
-            if score > best_score:
-                best, best_score, matched = mistake, score, hits
-        if best_score[0]:
-            for check, hit in zip(report.checks, matched):
-                check.mistake = best if hit and not check.passed else None
+            if all(hit for hit, fail in zip(hits, failed) if fail):
+                for check in report.checks:
+                    check.mistake = None if check.passed else mistake
+                break
     return report
 
 

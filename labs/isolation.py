@@ -17,9 +17,10 @@ in three layers:
   imported (what makes the other two hold): ``descentlab.optimizers`` becomes
   a package holding only the kit, the two base classes the stubs subclass
   (``LectureOptimizer`` and ``ClosedForm``), loaded without running the
-  package's ``__init__``; an audit hook (``sys.addaudithook``, which the
-  student's code cannot remove) refuses importing any other descentlab
-  module, opening descentlab's own files other than those already loaded (so
+  package's ``__init__``; an import hook and an audit hook
+  (``sys.addaudithook``, which the student's code cannot remove) refuse
+  importing any other descentlab module; the audit hook also refuses
+  opening descentlab's own files other than those already loaded (so
   ``spec_from_file_location`` or ``open().read()`` + ``exec`` of
   ``optimizers/adam.py`` fail too) and starting another program; torch's
   answers are replaced by functions that raise, and its fused optimizer
@@ -57,6 +58,20 @@ class AnswerRefused(ImportError):
 
 # ---------------------------------------------------------------- what the answers are
 
+def _optimizer_modules():
+    """torch.optim's modules that define an optimizer (torch.optim.adam, ...), with the two
+    that re-export their functions."""
+    import torch
+
+    found = {"torch.optim._functional", "torch.optim._multi_tensor"}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("torch.optim.") and module is not None and any(
+                isinstance(v, type) and issubclass(v, torch.optim.Optimizer) and v is not torch.optim.Optimizer
+                and getattr(v, "__module__", None) in (name, "torch.optim") for v in vars(module).values()):
+            found.add(name)
+    return found - {"torch.optim.optimizer", "torch.optim.lr_scheduler", "torch.optim.swa_utils"}
+
+
 @functools.cache
 def torch_answers():
     """Public name -> object, for every answer in torch: its optimizers (any
@@ -71,15 +86,14 @@ def torch_answers():
     for name, obj in vars(torch.optim).items():
         if isinstance(obj, type) and issubclass(obj, torch.optim.Optimizer) and obj is not torch.optim.Optimizer:
             found[f"torch.optim.{name}"] = obj
-    algorithms = {obj.__module__ for obj in found.values()}
     for name, obj in vars(lr_scheduler).items():
         if (isinstance(obj, type) and issubclass(obj, (lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau))
                 and obj not in (lr_scheduler.LRScheduler, lr_scheduler._LRScheduler)):
             found[f"torch.optim.lr_scheduler.{name}"] = obj
-    for module in algorithms:
-        for name, obj in vars(sys.modules[module]).items():
-            if inspect.isfunction(obj) and obj.__module__ == module:
-                found[f"{module}.{name}"] = obj
+    for module in _optimizer_modules():
+        for name, obj in vars(sys.modules.get(module) or types.ModuleType(module)).items():
+            if inspect.isfunction(obj) and obj.__module__ in _optimizer_modules():
+                found.setdefault(f"{obj.__module__}.{obj.__name__}", obj)
     for name, obj in vars(clip_grad).items():
         if inspect.isfunction(obj) and obj.__module__ == clip_grad.__name__ and "norm" in name:
             found[f"torch.nn.utils.clip_grad.{name}"] = obj
@@ -91,15 +105,9 @@ def torch_answers():
 @functools.cache
 def _refused_prefixes():
     """Dotted names an import or a use may not start with (besides descentlab's)."""
-    import torch
-
-    answers = torch_answers()
-    modules = {obj.__module__ for obj in answers.values() if isinstance(obj, type)
-               and issubclass(obj, torch.optim.Optimizer)}
     fused = [f"{owner}.{name}" for name in _fused_kernel_names() for owner in
              ("torch", "torch.ops.aten", "torch._C._VariableFunctions")]
-    return (*answers, *modules, "torch.optim._functional", "torch.optim._multi_tensor",
-            "torch.nn.utils.clip_grad", *fused)
+    return (*torch_answers(), *_optimizer_modules(), "torch.nn.utils.clip_grad", *fused)
 
 
 @functools.cache
@@ -318,6 +326,18 @@ def _disable_torch():
     _disable_torch.library = library   # registrations last as long as the Library object
 
 
+class _RefuseDescentlab:
+    """First on ``sys.meta_path``: any descentlab module not loaded yet is refused
+    (``importlib.import_module`` does not raise the "import" audit event; the
+    audit hook still refuses reading the file if this finder is removed)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.startswith("descentlab.") and name not in sys.modules:
+            raise _refuse(f"imports {name}")
+        return None
+
+
 def install(refuse_roots=()):
     """Isolate this process (the sandbox) before any student code runs; see the
     module docstring. ``refuse_roots``: more folders whose files may not be
@@ -351,3 +371,4 @@ def install(refuse_roots=()):
             raise _refuse(f"starts another program ({event})")
 
     sys.addaudithook(audit)
+    sys.meta_path.insert(0, _RefuseDescentlab)
