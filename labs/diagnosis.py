@@ -139,8 +139,8 @@ def _patterns(kind, check, got, want, fresh, first_step):
             return "your learning rate at epoch t is ours at epoch t - 1: one epoch late"
     if first_step > (1 if kind == "optimizer" else 0):
         if kind == "optimizer":
-            done = first_step - 1
-            return (f"right for the first {done} step{'s' if done > 1 else ''}, wrong from step {first_step} on: "
+            right = "at step 1" if first_step == 2 else f"for steps 1-{first_step - 1}"
+            return (f"right {right}, wrong from step {first_step} on: "
                     "look at what is kept in state from one step to the next")
         return f"right until epoch {first_step - 1}, wrong from epoch {first_step} on"
     return None
@@ -149,7 +149,7 @@ def _patterns(kind, check, got, want, fresh, first_step):
 def _clipping_pattern(check, got, want):
     norm_right, grads_right = _close(got[:1], want[:1]), _close(got[1:], want[1:])
     if norm_right and not grads_right:
-        original = [float(x) for g in runs._clipping_inputs(check) if g is not None for x in g.flatten()]
+        original = [float(x) for g in runs.clipping_inputs(check) if g is not None for x in g.flatten()]
         if _close(got[1:], original):
             return "the norm is right, but the gradients were not changed: scale each p.grad in place"
         return "the norm you return is right; the clipped gradients are not"
@@ -170,7 +170,7 @@ def explain(kind, check, output, expected, tolerance, fresh=None):
     bad = ~(np.abs(got - want) <= limit)
     i = int(np.argmax(bad))
     position = positions[i]
-    shapes = ([tuple(w.shape) for w in runs._optimizer_inputs(check)[0]] if kind == "optimizer" else None)
+    shapes = ([tuple(w.shape) for w in runs.optimizer_inputs(check)[0]] if kind == "optimizer" else None)
     a, b = _pair(want[i], got[i])
     quantity = _quantity(kind)
     where = f"first differs at {_place(kind, position, shapes)}: expected {quantity}{a}, got {b}"

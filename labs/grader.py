@@ -269,12 +269,15 @@ def exit_code(reports):
 
 
 def _code_file(impl):
-    """The file the class's (or function's) code was written in."""
+    """The file the class's (or function's) code was written in: its methods',
+    else its module's; "<unknown>" for a notebook's class without methods."""
     while isinstance(impl, functools.partial):
         impl = impl.func
     functions = [impl] if inspect.isfunction(impl) else [
         f for f in vars(impl).values() if inspect.isfunction(f)] if isinstance(impl, type) else []
-    return functions[0].__code__.co_filename if functions else "<unknown>"
+    if functions:
+        return functions[0].__code__.co_filename
+    return getattr(sys.modules.get(getattr(impl, "__module__", None)), "__file__", None) or "<unknown>"
 
 
 def check_class(exercise, impl, *, show=True):

@@ -328,6 +328,7 @@ def grade_submission(root):
 
 
 def main(argv):
+    runs.skip_dynamo()   # this process compiles nothing
     try:
         grade_submission(argv[0] if argv else "/autograder")
     except (UserError, ValueError) as exc:

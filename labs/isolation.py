@@ -225,10 +225,10 @@ def static_refusal(path):
         tree = ast.parse(text, str(path))
     except SyntaxError:
         return None
-    found = sorted((line, verb, name) for line, verb, name in _uses(tree) if refused_name(name))
+    found = sorted(((line, -len(name), verb, name) for line, verb, name in _uses(tree) if refused_name(name)))
     if not found:
         return None
-    line, verb, name = found[0]
+    line, _, verb, name = found[0]
     return Refusal(f"{verb} {name}", line, text.splitlines()[line - 1].strip())
 
 

@@ -17,6 +17,7 @@ references and the mistakes run in the grader's process on the same inputs.
 """
 
 import dataclasses
+import inspect
 import itertools
 import traceback
 from pathlib import Path
@@ -62,7 +63,7 @@ def _random(generator, shape, scale=1.0):
     return torch.randn(shape, generator=generator, dtype=torch.float64) * scale
 
 
-def _optimizer_inputs(check):
+def optimizer_inputs(check):
     """(initial parameters, gradients of every step): one hand-picked step, or a
     vector and a 2x3 matrix with seeded gradients whose first coordinate is a
     sparse feature (zero gradient every other step)."""
@@ -83,7 +84,7 @@ def _optimizer_inputs(check):
 def run_optimizer(impl, check, fresh=False):
     """``fresh``: a new optimizer for every step (what an update that never keeps
     its state would do)."""
-    initial, steps = _optimizer_inputs(check)
+    initial, steps = optimizer_inputs(check)
     params = [w.clone().requires_grad_(True) for w in initial]
     for p in params:
         p.grad = torch.zeros_like(p)
@@ -127,7 +128,7 @@ def run_schedule(impl, check):
     return Outcome(values, [abs(v) for v in values])
 
 
-def _clipping_inputs(check):
+def clipping_inputs(check):
     if check.fixed:
         return [None if g is None else torch.tensor(g, dtype=torch.float64) for g in check.fixed]
     generator = torch.Generator().manual_seed(check.seed)
@@ -136,7 +137,7 @@ def _clipping_inputs(check):
 
 def run_clipping(impl, check):
     params = []
-    for g in _clipping_inputs(check):
+    for g in clipping_inputs(check):
         p = torch.zeros(g.shape if g is not None else (2,), dtype=torch.float64, requires_grad=True)
         p.grad = g
         params.append(p)
@@ -166,14 +167,33 @@ def positions(kind, check):
         return list(itertools.product(*map(range, shape)))
 
     if kind == "optimizer":
-        initial, steps = _optimizer_inputs(check)
+        initial, steps = optimizer_inputs(check)
         return [Position(t, p, e) for t in range(1, len(steps) + 1)
                 for p, w in enumerate(initial) for e in elements(w.shape)]
     if kind == "schedule":
         return [Position(epoch, group, ()) for epoch in range(check.steps) for group in range(2)]
-    grads = _clipping_inputs(check)
+    grads = clipping_inputs(check)
     return [Position(None, "norm", ())] + [Position(None, p, e) for p, g in enumerate(grads)
                                            if g is not None for e in elements(g.shape)]
+
+
+def skip_dynamo():
+    """Let the optimizer and scheduler methods torch wraps in
+    ``torch._disable_dynamo`` run as they are, without importing torch._dynamo
+    on their first call (3 s on a 2-core machine). Only for a process that
+    compiles nothing, which this changes for good: the sandbox, the
+    autograder. The attribute is the cache torch's wrapper reads
+    (torch/_compile.py)."""
+    import torch
+    import torch._compile
+    import torch.optim.lr_scheduler
+
+    wrapper = torch._compile._disable_dynamo(lambda: None).__code__
+    for cls in (torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler):
+        for name in dir(cls):
+            method = inspect.getattr_static(cls, name)
+            if inspect.isfunction(method) and method.__code__ is wrapper:
+                method.__wrapped__.__dynamo_disable = method.__wrapped__
 
 
 # ---------------------------------------------------------------- the student's errors

@@ -23,6 +23,7 @@ student's code prints goes to this process's stdout, which the grader ignores.
 """
 
 import faulthandler
+import importlib.machinery
 import importlib.util
 import json
 import sys
@@ -33,7 +34,10 @@ from . import isolation, runs
 
 def load(name, path):
     """Import the file at ``path`` as a fresh module named after the exercise."""
-    spec = importlib.util.spec_from_file_location(f"descentlab_student_{name}", path)
+    name = f"descentlab_student_{name}"
+    # the loader named: a file not ending in .py is still read as Python
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -59,9 +63,9 @@ def grade_one(job):
 
 
 def warm_up():
-    """Run a stand-in of each kind, built on the kit like a student's: the first
-    optimizer and schedule a process builds import much of torch
-    (torch._dynamo), which must not eat the student's seconds."""
+    """Run a stand-in of each kind, built on the kit like a student's: what the
+    first optimizer and schedule of a process import must not eat the
+    student's seconds."""
     from descentlab.optimizers import ClosedForm, LectureOptimizer
 
     class Descent(LectureOptimizer):
@@ -82,6 +86,8 @@ def warm_up():
 
 def main(argv):
     spec, out = json.loads(Path(argv[0]).read_text()), Path(argv[1])
+    sys.dont_write_bytecode = True   # no __pycache__ left in the student's folder
+    runs.skip_dynamo()
     isolation.install(spec["refuse_roots"])
     warm_up()
     with out.open("a") as f:
