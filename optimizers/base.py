@@ -212,7 +212,7 @@ class LectureOptimizer(torch.optim.Optimizer):
                 _check_number(name, value, *_CHECKS[name])
         if value_of(defaults.get("momentum", 0)) >= 1:
             warnings.warn(f"momentum={value_of(defaults['momentum'])} >= 1: the momentum buffer grows "
-                          "without bound (lecture 002, Module 5.3 takes mu < 1)", UserWarning, stacklevel=3)
+                          "without bound (lecture 002, Module 5.4 takes mu < 1)", UserWarning, stacklevel=3)
         if "betas" in defaults:
             check_pair("betas", tuple(map(value_of, defaults["betas"])), lambda v: 0 <= v < 1, "in [0, 1)")
         if defaults.get("fused"):
