@@ -1,7 +1,8 @@
 """What the student reads: the problem with an exercise, the lines per check, the hints.
 
 ``problem(report)`` is the one line of an exercise that could not be checked
-(it does not import, it reached for an answer, it did not finish);
+(it was not submitted, it does not import, it reached for an answer, it did
+not finish);
 ``check_lines(report, check)`` what went wrong in one failed check: the named
 mistake with its lecture section, then where the numbers first part and the
 pattern they fit (``descentlab.labs.diagnosis``), or the student's line that
@@ -17,6 +18,8 @@ from . import checks
 def problem(report):
     """The line saying why none of the exercise's checks could pass, or None."""
     symbol = checks.exercise(report.exercise).symbol
+    if report.missing:
+        return f"no {report.label} in the submission: upload the {report.label} you filled in"
     if report.refused:
         refused = report.refused
         line = f" line {refused['line']}" if refused.get("line") else ""

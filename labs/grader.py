@@ -58,6 +58,7 @@ class ExerciseReport:
     import_error: dict = None   # the file does not import, or lacks the symbol (bad input)
     stopped: dict = None        # the process ended early: the time limit ran out, or the code ended it
     refused: dict = None        # the code reached for an answer (``isolation.Refusal``)
+    missing: bool = False       # no such file in a Gradescope submission
     label: str = None           # how the student's code is named in the text: "adam.py"
     planned: tuple = ()         # the checks it was to pass (``runs.Check``)
 
@@ -67,7 +68,7 @@ class ExerciseReport:
     @property
     def passed(self):
         return (self.import_error is None and self.stopped is None and self.refused is None
-                and bool(self.checks) and all(c.passed for c in self.checks))
+                and not self.missing and bool(self.checks) and all(c.passed for c in self.checks))
 
     @property
     def text(self):
@@ -138,6 +139,9 @@ def _matches(ours, mistake, run_checks, outputs, errors):
 def report(exercise, path, run_checks, result, label=None):
     """The ``ExerciseReport`` of one sandbox (or in-process) ``result`` on ``run_checks``."""
     report = ExerciseReport(exercise.name, path, label=label, planned=tuple(run_checks))
+    if "missing" in result:
+        report.missing = True
+        return report
     if "stopped" in result:
         report.stopped = result["stopped"]
         return report

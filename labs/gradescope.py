@@ -8,7 +8,8 @@ extras under ``extra_data``. Without a config (``lab check --json``) every
 check is worth one point and visible.
 
 ``build(directory)`` writes what Gradescope runs (``descentlab lab
-autograder --out DIR``): ``setup.sh`` (torch CPU and numpy pinned like ours),
+autograder --out DIR``): ``setup.sh`` (torch's CPU build and numpy, at the
+versions installed here),
 ``run_autograder``, ``config.json`` (the instructor's points, visibility and
 hidden checks), and the grading modules of descentlab itself under
 ``descentlab/``, so that nothing of ours is fetched from the network.
@@ -196,8 +197,9 @@ def results(reports, config=None, execution_time=None):
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image
 # (written by `descentlab lab autograder`). It installs Python 3.11+, torch
-# (CPU build) and numpy, pinned as descentlab {version} is tested, into
-# $ROOT/venv; descentlab's grading modules come with this folder (descentlab/).
+# (CPU build) and numpy, at the versions the autograder was written with
+# (descentlab {version}), into $ROOT/venv; descentlab's grading modules come
+# with this folder (descentlab/).
 set -euo pipefail
 ROOT="${{DESCENTLAB_AUTOGRADER_ROOT:-/autograder}}"
 apt-get update
@@ -252,9 +254,9 @@ Try it first on a folder laid out as Gradescope lays it out:
 """
 
 
-def _requirement(name):
-    pins = [r.split(";")[0].strip() for r in importlib.metadata.requires("descentlab") or []]
-    return next(r for r in pins if r.split("==")[0].strip().lower() == name)
+def _pin(name):
+    """``name==version`` of the copy grading runs with here (torch's without its ``+cpu`` tag)."""
+    return f"{name}=={importlib.metadata.version(name).split('+')[0]}"
 
 
 def _copy_bundle(target):
@@ -281,8 +283,7 @@ def build(directory):
     try:
         _copy_bundle(staging)
         write_text(staging / "config.json", json.dumps(default_config(hidden=True), indent=2) + "\n")
-        write_text(staging / "setup.sh", SETUP.format(version=version, torch=_requirement("torch"),
-                                                      numpy=_requirement("numpy")))
+        write_text(staging / "setup.sh", SETUP.format(version=version, torch=_pin("torch"), numpy=_pin("numpy")))
         write_text(staging / "run_autograder", RUN)
         write_text(staging / "README.md", README.format(version=version))
         for script in ("setup.sh", "run_autograder"):
@@ -313,9 +314,8 @@ def grade_submission(root):
     for name in config["exercises"]:
         path = _submitted(root / "submission", name)
         if path is None:
-            reports[name] = grader.report(checks.exercise(name), Path(f"{name}.py"), chosen[name], {
-                "import_error": {"type": "FileNotFoundError", "line": None, "code": None, "function": None,
-                                 "message": f"no {name}.py in the submission (upload the {name}.py you filled in)"}})
+            reports[name] = grader.report(checks.exercise(name), Path(f"{name}.py"), chosen[name],
+                                          {"missing": True})
         else:
             present.append((name, path))
     graded = grader.grade(present, config.get("timeout_seconds", 10.0), chosen, refuse_roots=[root / "source"])
