@@ -86,59 +86,46 @@ REARRANGED = {
                 param.addcdiv_(grad, state["v"].sqrt().add_(group["eps"]), value=-group["lr"])
             '''},
     },
+    # these two keep most of the solution: one edit each (``with_mistake``'s replacement)
     "adam": {
-        "the corrections folded into the step size (Kingma & Ba's last paragraph)": {
-            "init_state": SOLUTIONS["adam"]["init_state"],
-            "update": '''
-                beta1, beta2 = group["betas"]
-                state["t"] += 1
-                t = state["t"]
-                state["m"] = beta1 * state["m"] + (1 - beta1) * grad
-                state["v"] = beta2 * state["v"] + (1 - beta2) * grad ** 2
+        "the corrections folded into the step size (Kingma & Ba's last paragraph)": with_mistake(
+            "adam", "update", """
+                m_hat = state["m"] / (1 - beta1 ** t)
+                v_hat = state["v"] / (1 - beta2 ** t)
+                param -= group["lr"] * m_hat / (v_hat.sqrt() + group["eps"])""", """
                 c2 = (1 - beta2 ** t) ** 0.5
                 step = group["lr"] * c2 / (1 - beta1 ** t)
-                param -= step * state["m"] / (state["v"].sqrt() + group["eps"] * c2)
-            '''},
-        "lerp and addcdiv": {
-            "init_state": SOLUTIONS["adam"]["init_state"],
-            "update": '''
-                beta1, beta2 = group["betas"]
-                state["t"] += 1
-                t = state["t"]
+                param -= step * state["m"] / (state["v"].sqrt() + group["eps"] * c2)"""),
+        "lerp and addcdiv": with_mistake(
+            "adam", "update", """
+                state["m"] = beta1 * state["m"] + (1 - beta1) * grad
+                state["v"] = beta2 * state["v"] + (1 - beta2) * grad ** 2
+                m_hat = state["m"] / (1 - beta1 ** t)
+                v_hat = state["v"] / (1 - beta2 ** t)
+                param -= group["lr"] * m_hat / (v_hat.sqrt() + group["eps"])""", """
                 state["m"].lerp_(grad, 1 - beta1)
                 state["v"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 denominator = (state["v"] / (1 - beta2 ** t)).sqrt().add_(group["eps"])
-                param.addcdiv_(state["m"] / (1 - beta1 ** t), denominator, value=-group["lr"])
-            '''},
+                param.addcdiv_(state["m"] / (1 - beta1 ** t), denominator, value=-group["lr"])"""),
     },
     "diffgrad": {
-        "the sigmoid written out, another association": {
-            "init_state": SOLUTIONS["diffgrad"]["init_state"],
-            "update": '''
-                beta1, beta2 = group["betas"]
-                state["t"] += 1
-                t = state["t"]
-                state["m"] = beta1 * state["m"] + (1 - beta1) * grad
-                state["v"] = beta2 * state["v"] + (1 - beta2) * grad ** 2
+        "the sigmoid written out, another association": with_mistake(
+            "diffgrad", "update", """
+                xi = torch.sigmoid((state["previous"] - grad).abs())
+                state["previous"] = grad.clone()
+                step = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+                param -= step * xi * state["m"] / (state["v"].sqrt() + group["eps"])""", """
                 xi = 1 / (1 + torch.exp(-(state["previous"] - grad).abs()))
                 state["previous"] = grad.clone()
                 step = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
-                param -= (step * xi) * (state["m"] / (state["v"].sqrt() + group["eps"]))
-            '''},
-        "the corrected moments, eps scaled to match": {
-            "init_state": SOLUTIONS["diffgrad"]["init_state"],
-            "update": '''
-                beta1, beta2 = group["betas"]
-                state["t"] += 1
-                t = state["t"]
-                state["m"] = beta1 * state["m"] + (1 - beta1) * grad
-                state["v"] = beta2 * state["v"] + (1 - beta2) * grad ** 2
-                xi = torch.sigmoid((state["previous"] - grad).abs())
-                state["previous"] = grad.clone()
+                param -= (step * xi) * (state["m"] / (state["v"].sqrt() + group["eps"]))"""),
+        "the corrected moments, eps scaled to match": with_mistake(
+            "diffgrad", "update", """
+                step = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+                param -= step * xi * state["m"] / (state["v"].sqrt() + group["eps"])""", """
                 c2 = (1 - beta2 ** t) ** 0.5
                 m_hat, v_hat = state["m"] / (1 - beta1 ** t), state["v"] / (1 - beta2 ** t)
-                param -= group["lr"] * xi * m_hat / (v_hat.sqrt() + group["eps"] / c2)
-            '''},
+                param -= group["lr"] * xi * m_hat / (v_hat.sqrt() + group["eps"] / c2)"""),
     },
     "step_decay": {
         "floor of the quotient": {"factor": "return self.gamma ** math.floor(epoch / self.step_size)"},
