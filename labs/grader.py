@@ -160,11 +160,11 @@ def report(exercise, path, run_checks, result, label=None):
             continue
         reference, tolerance = ours.reference(check), ours.tolerance(check)
         err = relative_error(output, reference.values)
-        result = CheckResult(check.name, err <= tolerance, err, tolerance, hidden=check.hidden)
-        if not result.passed:
-            result.diagnosis = diagnosis.explain(exercise.kind, check, output, reference.values, tolerance,
-                                                 fresh=ours.fresh(check))
-        report.checks.append(result)
+        checked = CheckResult(check.name, err <= tolerance, err, tolerance, hidden=check.hidden)
+        if not checked.passed:
+            checked.diagnosis = diagnosis.explain(exercise.kind, check, output, reference.values, tolerance,
+                                                  fresh=ours.fresh(check))
+        report.checks.append(checked)
     failed = [not c.passed for c in report.checks]
     if any(failed):
         # The first known mistake whose numbers (or exception) match the

@@ -9,10 +9,10 @@ check is worth one point and visible.
 
 ``build(directory)`` writes what Gradescope runs (``descentlab lab
 autograder --out DIR``): ``setup.sh`` (torch's CPU build and numpy, at the
-versions installed here),
-``run_autograder``, ``config.json`` (the instructor's points, visibility and
-hidden checks), and the grading modules of descentlab itself under
-``descentlab/``, so that nothing of ours is fetched from the network.
+versions installed here), ``run_autograder``, ``config.json`` (the
+instructor's points, visibility and hidden checks), and the grading modules
+of descentlab itself under ``descentlab/``, so that nothing of ours is
+fetched from the network.
 ``run_autograder`` calls ``python -m descentlab.labs.gradescope ROOT``
 (``main``): it grades ``ROOT/submission`` and writes
 ``ROOT/results/results.json``; ROOT is /autograder, or
@@ -38,7 +38,8 @@ POINTS = 10.0   # per exercise, by default
 ABOUT = [
     "Edit this file, then zip the folder's contents (not the folder) and upload the zip to Gradescope.",
     "points: the exercise's weight, split evenly over its checks (visible and hidden).",
-    "checks: the visibility of each check `lab check` runs: visible, hidden, after_due_date or after_published.",
+    "checks: the visibility of each check `lab check` runs: visible, hidden, after_due_date or after_published "
+    "(remove a check to leave it out).",
     "hidden_checks: checks `lab check` does not run: steps, seed, scale (of the random gradients) and "
     "hparams (the constructor's keyword arguments) are yours to change, as is visibility.",
     "Remove an exercise to leave it out of the assignment. timeout_seconds: the time limit per exercise.",
@@ -140,8 +141,8 @@ def checks_to_run(config):
     return chosen
 
 
-def _extra_data(report, result):
-    extra = {"exercise": report.exercise, "hidden": bool(result and result.hidden)}
+def _extra_data(report, check, result):
+    extra = {"exercise": report.exercise, "hidden": check.hidden}
     if result is None:
         return extra
     if result.relative_error is not None:
@@ -180,7 +181,7 @@ def results(reports, config=None, execution_time=None):
                           "score": worth if passed else 0.0, "max_score": worth,
                           "status": "passed" if passed else "failed", "output": output,
                           "tags": [report.exercise], "visibility": visibility,
-                          "extra_data": _extra_data(report, result)})
+                          "extra_data": _extra_data(report, check, result)})
         shown = [c for c in planned if not c.hidden]
         summary.append(f"{report.exercise} ({report.label}): "
                        f"{sum(by_name[c.name].passed for c in shown if c.name in by_name)}/{len(shown)} checks pass"

@@ -58,6 +58,7 @@ class AnswerRefused(ImportError):
 
 # ---------------------------------------------------------------- what the answers are
 
+@functools.cache
 def _optimizer_modules():
     """torch.optim's modules that define an optimizer (torch.optim.adam, ...), with the two
     that re-export their functions."""
@@ -90,8 +91,8 @@ def torch_answers():
         if (isinstance(obj, type) and issubclass(obj, (lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau))
                 and obj not in (lr_scheduler.LRScheduler, lr_scheduler._LRScheduler)):
             found[f"torch.optim.lr_scheduler.{name}"] = obj
-    for module in _optimizer_modules():
-        for name, obj in vars(sys.modules.get(module) or types.ModuleType(module)).items():
+    for module in filter(None, map(sys.modules.get, _optimizer_modules())):
+        for obj in vars(module).values():
             if inspect.isfunction(obj) and obj.__module__ in _optimizer_modules():
                 found.setdefault(f"{obj.__module__}.{obj.__name__}", obj)
     for name, obj in vars(clip_grad).items():
@@ -121,23 +122,18 @@ def _fused_kernel_names():
             if hasattr(torch.ops.aten, name)]
 
 
-def refused_name(dotted):
-    """The answer a dotted name (``torch.optim.Adam``, ``descentlab.optimizers.adam.Adam``)
-    reaches, or None when it is allowed."""
+def is_answer_name(dotted):
+    """True when a dotted name (``torch.optim.Adam``, ``descentlab.optimizers.adam.Adam``)
+    reaches an answer: any descentlab name but the kit's, and torch's answers."""
     parts = dotted.split(".")
     if parts[0] == "descentlab":
         if len(parts) == 1 or dotted in KIT_MODULES:
-            return None
-        if parts[:2] == ["descentlab", "optimizers"] and len(parts) >= 3:
-            if parts[2] in KIT or ".".join(parts[:3]) in KIT_MODULES:
-                return None
-        return dotted
-    if parts[0] != "torch":
-        return None
-    for prefix in _refused_prefixes():
-        if dotted == prefix or dotted.startswith(prefix + "."):
-            return dotted
-    return None
+            return False
+        kit = parts[:2] == ["descentlab", "optimizers"] and len(parts) >= 3 and (
+            parts[2] in KIT or ".".join(parts[:3]) in KIT_MODULES)
+        return not kit
+    return parts[0] == "torch" and any(dotted == prefix or dotted.startswith(prefix + ".")
+                                       for prefix in _refused_prefixes())
 
 
 def _origin_name(obj):
@@ -225,7 +221,7 @@ def static_refusal(path):
         tree = ast.parse(text, str(path))
     except SyntaxError:
         return None
-    found = sorted(((line, -len(name), verb, name) for line, verb, name in _uses(tree) if refused_name(name)))
+    found = sorted(((line, -len(name), verb, name) for line, verb, name in _uses(tree) if is_answer_name(name)))
     if not found:
         return None
     line, _, verb, name = found[0]
