@@ -225,7 +225,10 @@ def static_refusal(path):
     if not found:
         return None
     line, _, verb, name = found[0]
-    return Refusal(f"{verb} {name}", line, text.splitlines()[line - 1].strip())
+    did = f"{verb} {name}"
+    if name.rsplit(".", 1)[-1] in KIT:   # a base class, from a module that holds answers too
+        did += f" (import {name.rsplit('.', 1)[-1]} from descentlab.optimizers)"
+    return Refusal(did, line, text.splitlines()[line - 1].strip())
 
 
 # ---------------------------------------------------------------- the sandbox

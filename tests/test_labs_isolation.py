@@ -154,7 +154,7 @@ def test_the_sandbox_holds_no_reference_when_the_students_code_starts(graded):
     ("from torch.optim.lr_scheduler import StepLR\n", 1, "imports torch.optim.lr_scheduler.StepLR"),
     ("import torch\nx = torch.nn.utils.clip_grad_norm_\n", 2, "uses torch.nn.utils.clip_grad_norm_"),
     ("from descentlab.optimizers.schedules import ClosedForm\n", 1,
-     "imports descentlab.optimizers.schedules.ClosedForm"),
+     "imports descentlab.optimizers.schedules.ClosedForm (import ClosedForm from descentlab.optimizers)"),
     ("import importlib\nm = importlib.import_module('descentlab.optimizers.adam')\n", 2,
      "imports descentlab.optimizers.adam"),
     ("from descentlab import labs\n", 1, "imports descentlab.labs"),
