@@ -139,6 +139,13 @@ def finish(ax, title, xlabel, ylabel, xscale="linear", yscale="linear", legend=T
         ax.legend(fontsize=8)
 
 
+def note(ax, text, x=0.03, y=0.03, ha="left", va="bottom"):
+    """A short boxed remark inside ``ax`` (at axes fraction ``x``, ``y``): why a measured
+    line leaves its guide line."""
+    ax.text(x, y, text, transform=ax.transAxes, fontsize=7.5, ha=ha, va=va, multialignment="left",
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6", "alpha": 0.9})
+
+
 def paths_figure(path, landscape, trajectories, title):
     """Contours with the paths (left), loss per step (right); saved to ``path``."""
     fig, (right,) = paths_and_panels(title, landscape, trajectories, f"{landscape.name}: {landscape.formula}",

@@ -13,7 +13,7 @@ def test_landscapes_and_list_as_json(capsys):
     assert {"quadratic", "rosenbrock", "beale", "himmelblau", "saddle", "cliff", "neuron", "sparse"} <= \
         {r["name"] for r in rows}
     assert main(["lab", "list", "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 10
+    assert len(json.loads(capsys.readouterr().out)) == 11
 
 
 def test_trajectories_writes_its_files(tmp_path, capsys):
