@@ -53,6 +53,15 @@ def test_hessian_prints_the_numbers(capsys):
         assert name in printed
 
 
+def test_hessian_explains_an_infinite_kappa_and_a_long_alpha_star(capsys):
+    assert main(["lab", "hessian", "--dataset", "digits", "--model", "logreg", "--samples", "256"]) == 0
+    printed = capsys.readouterr().out
+    assert "kappa          inf: " in printed and "directions of eigenvalue 0" in printed
+    assert "softmax shift" in printed and "inputs equal in every example" in printed
+    assert "kappa over the positive eigenvalues" in printed
+    assert "alpha* > 2/lambda_max" in printed and "the best step along g" in printed
+
+
 @pytest.mark.parametrize("argv, message", [
     (["lab", "run", "nope", "--out", "X"], "unknown experiment 'nope'"),
     (["lab", "trajectories", "--landscape", "rosenbrok", "--optimizers", "sgd", "--out", "X"],
