@@ -41,6 +41,7 @@ class Spec:
     schedule: str = None
     schedule_hparams: dict = dataclasses.field(default_factory=dict)
     clip_norm: float = None
+    lr_source: str = None      # where hparams["lr"] came from, when not from the caller's code
 
     @property
     def name(self):
@@ -101,7 +102,7 @@ class Trajectory:
             "label": self.label, "optimizer": self.spec.optimizer,
             "hparams": {**optimizers.defaults(self.spec.optimizer), **self.spec.hparams},
             "schedule": self.spec.schedule, "schedule_hparams": self.spec.schedule_hparams,
-            "clip_norm": self.spec.clip_norm,
+            "clip_norm": self.spec.clip_norm, "lr_source": self.spec.lr_source,
             "steps": self.steps, "evaluations": self.evaluations,
             "final_point": list(final), "final_loss": self.losses[-1],
             "distance_to_minimum": landscape.distance_to_minimum(final) if _finite(final) else None,
@@ -160,8 +161,10 @@ def run(landscape, specs, start=None, steps=100):
         return [run_one(landscape, spec, start, steps) for spec in specs]
 
 
-def specs_from(names, lrs=None):
-    """Specs for registry ``names`` with ``lrs`` ({name: lr}) overriding their default lr."""
+def specs_from(names, lrs=None, landscape=None):
+    """Specs for registry ``names``: the learning rate from ``lrs`` ({name: lr}), else the
+    ``landscape``'s default for the optimizer's family, else the registry's; each spec
+    records which (``lr_source``)."""
     lrs = dict(lrs or {})
     for name in names:
         optimizers.info(name)           # an unknown name fails here, before any work
@@ -169,7 +172,17 @@ def specs_from(names, lrs=None):
     if stray:
         raise ValueError(f"--lr given for {', '.join(stray)}, which is not among the optimizers "
                          f"({', '.join(names)})")
-    return [Spec(name, {"lr": lrs[name]} if name in lrs else {}) for name in names]
+    specs = []
+    for name in names:
+        default = landscape.default_lr(name) if landscape is not None else None
+        if name in lrs:
+            specs.append(Spec(name, {"lr": lrs[name]}, lr_source="--lr"))
+        elif default is not None:
+            family = optimizers.FAMILIES[optimizers.info(name).family]
+            specs.append(Spec(name, {"lr": default}, lr_source=f"{landscape.name}'s default for the {family}"))
+        else:
+            specs.append(Spec(name, lr_source="registry default"))
+    return specs
 
 
 def summary(landscape, paths, start, tol):

@@ -61,7 +61,8 @@ def _trajectories_args(parser):
     parser.add_argument("--start", type=_start, metavar="X,Y",
                         help="default: the landscape's start; write --start=-1,2 when X is negative")
     parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[], metavar="NAME=V",
-                        help="learning rate of one optimizer (repeatable); otherwise its registry default")
+                        help="learning rate of one optimizer (repeatable); otherwise the landscape's default "
+                             "for its family (see docs/labs.md), else its registry default")
     parser.add_argument("--tol", type=arguments.positive_float, default=1e-3,
                         help="distance to the minimum that counts as reached (default 1e-3)")
     parser.add_argument("--no-gif", action="store_true", help="skip the animation")
@@ -72,7 +73,7 @@ def _trajectories(args):
     from descentlab.labs import landscapes, trajectories
 
     land = landscapes.get(args.landscape)
-    specs = trajectories.specs_from(args.optimizers, dict(args.lr))
+    specs = trajectories.specs_from(args.optimizers, dict(args.lr), landscape=land)
     paths = trajectories.run(land, specs, start=args.start, steps=args.steps)
     result = trajectories.write(args.out, land, paths, tol=args.tol, gif=not args.no_gif)
     for p in result["paths"]:
@@ -80,7 +81,8 @@ def _trajectories(args):
             f"left the frame at step {p['left_frame_at']}" if p["left_frame_at"] is not None else
             f"distance to minimum {p['distance_to_minimum']:.3g}" if p["distance_to_minimum"] is not None
             else f"loss {p['final_loss']:.4g}")
-        print(f"{p['label']}: {state}")
+        lr = p["hparams"].get("lr")
+        print(f"{p['label']}: {state}" + (f"  [lr {lr:g}: {p['lr_source']}]" if lr is not None else ""))
     print(f"wrote {args.out}/trajectories.png, .gif, .json")
     return 0
 
