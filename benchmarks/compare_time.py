@@ -46,6 +46,8 @@ from pathlib import Path
 
 import torch
 
+from machine import cpu_name
+
 from descentlab.cli.table import format_table
 from descentlab.infer.devices import cpu_flags
 from descentlab.io import write_json
@@ -191,7 +193,7 @@ def main():
     args = parser.parse_args()
 
     cores = len(os.sched_getaffinity(0))
-    machine = {"cpu": _cpu_name(), "cpu_flags": cpu_flags(), "cores": cores, "torch": torch.__version__,
+    machine = {"cpu": cpu_name(), "cpu_flags": cpu_flags(), "cores": cores, "torch": torch.__version__,
                "python": platform.python_version()}
     peak = {"1 thread": matmul_peak(1), f"{cores} threads": matmul_peak(cores)}
     torch.set_num_threads(cores)
@@ -283,14 +285,6 @@ def _accuracy(measured, name):
 
 def _minutes(seconds):
     return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""The READMEs' measured figures, rendered from the committed JSON under ``benchmarks/results/``.
+"""The docs' measured figures, rendered from the committed JSON under ``benchmarks/results/``.
 
     python3 benchmarks/readme_figures.py            # check: exit 1 naming every block that differs
     python3 benchmarks/readme_figures.py --write    # rewrite those blocks from the JSON
 
-Every number README.md (and benchmarks/README.md) quotes from a benchmark sits between
-``<!-- figures NAME -->`` and ``<!-- /figures NAME -->``; the block's text is
-exactly what ``BLOCKS[NAME]`` renders from its JSON file. A README figure that
+Every number a page (README.md, the docs/ pages, benchmarks/README.md: ``FILES``)
+quotes from a benchmark sits between ``<!-- figures NAME -->`` and
+``<!-- /figures NAME -->``; the block's text is exactly what ``BLOCKS[NAME]``
+renders from its JSON file. A figure that
 no committed JSON backs, or a JSON rerun the README was not updated for, makes
 the check (and ``tests/test_readme_figures.py``) fail.
 """
@@ -141,8 +142,12 @@ def distributed():
 
 
 def _compare_time_module():
-    """benchmarks/compare_time.py, whose tables the two compare-time blocks render."""
+    """benchmarks/compare_time.py, whose tables the two compare-time blocks render (it imports
+    its sibling scripts, so their folder must be importable when this one is loaded by path)."""
     import importlib.util
+
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
 
     spec = importlib.util.spec_from_file_location("compare_time", ROOT / "benchmarks" / "compare_time.py")
     module = importlib.util.module_from_spec(spec)
@@ -197,23 +202,30 @@ def compare_time_tables():
     return "\n\n".join([module.machine_line(data) + ".", *(_markdown(*table) for table in module.tables(data))])
 
 
-BLOCKS = {"compare-time": compare_time, "compare-fmnist": compare_fmnist, "precision-fmnist": precision_fmnist, "distributed": distributed, "inference": inference, "optimizer-step": optimizer_step,
-          "batching": batching, "export-seconds": export_seconds}
+BLOCKS = {"compare-time": compare_time, "compare-fmnist": compare_fmnist, "precision-fmnist": precision_fmnist,
+          "distributed": distributed, "inference": inference, "optimizer-step": optimizer_step,
+          "batching": batching, "export-seconds": export_seconds, "compare-time-tables": compare_time_tables}
 PATTERN = re.compile(r"<!-- figures (?P<name>[\w-]+) -->\n(?:(?P<body>.*?)\n)?<!-- /figures (?P=name) -->", re.S)
 
+# Which page holds which blocks (the benchmarks' own README holds the full tables).
+FILES = {ROOT / path: {name: BLOCKS[name] for name in names} for path, names in {
+    "docs/compare.md": ["compare-fmnist"],
+    "docs/time-to-answer.md": ["compare-time"],
+    "docs/data-and-models.md": ["batching"],
+    "docs/scaling.md": ["distributed"],
+    "docs/openvino.md": ["export-seconds", "inference", "precision-fmnist"],
+    "docs/fast-steps.md": ["optimizer-step"],
+    "benchmarks/README.md": ["compare-time-tables"],
+}.items()}
 
-# the benchmarks' own README holds the full tables
-BENCHMARK_BLOCKS = {"compare-time-tables": compare_time_tables}
-FILES = {ROOT / "README.md": BLOCKS, ROOT / "benchmarks" / "README.md": BENCHMARK_BLOCKS}
 
-
-def render(readme, blocks=BLOCKS):
-    """``(new README text, names of the blocks that changed)``; ``ValueError`` for an unknown or missing block."""
+def render(readme, blocks):
+    """``(new page text, names of the blocks that changed)``; ``ValueError`` for an unknown or missing block."""
     found = [m.group("name") for m in PATTERN.finditer(readme)]
     unknown = sorted(set(found) - set(blocks))
     missing = sorted(set(blocks) - set(found))
     if unknown or missing:
-        raise ValueError(f"README blocks unknown: {unknown}, missing: {missing}")
+        raise ValueError(f"blocks unknown: {unknown}, missing: {missing}")
     changed = []
 
     def replace(match):
@@ -237,11 +249,11 @@ def main(argv=None):
             print(f"{path.relative_to(ROOT)}: rewrote {', '.join(changed) or 'nothing'}")
         stale += [f"{path.relative_to(ROOT)}: {name}" for name in changed]
     if stale and not args.write:
-        print(f"README figures differ from their JSON: {', '.join(stale)} "
+        print(f"figures differ from their JSON: {', '.join(stale)} "
               "(python3 benchmarks/readme_figures.py --write)")
         return 1
     if not args.write:
-        print("README figures match their JSON")
+        print("every page's figures match their JSON")
     return 0
 
 

@@ -1,5 +1,5 @@
-"""Every benchmark figure the README quotes equals its committed JSON
-(``benchmarks/readme_figures.py`` renders the blocks; here they are compared)."""
+"""Every benchmark figure the README and the docs/ pages quote equals its committed
+JSON (``benchmarks/readme_figures.py`` renders the blocks; here they are compared)."""
 
 import importlib.util
 from pathlib import Path
@@ -19,14 +19,16 @@ def test_the_readmes_quote_the_committed_json(path):
 
 
 def test_a_figure_edited_by_hand_is_caught():
-    readme = (ROOT / "README.md").read_text()
+    path = ROOT / "docs" / "data-and-models.md"
+    page = path.read_text()
     block = figures.BLOCKS["batching"]()
-    edited = readme.replace(block, block.replace(" ms", "0 ms"))
-    assert edited != readme
-    assert figures.render(edited)[1] == ["batching"]
+    edited = page.replace(block, block.replace(" ms", "0 ms"))
+    assert edited != page
+    assert figures.render(edited, figures.FILES[path])[1] == ["batching"]
 
 
 def test_a_missing_block_is_caught():
-    readme = (ROOT / "README.md").read_text().replace("<!-- figures inference -->", "")
+    path = ROOT / "docs" / "openvino.md"
+    page = path.read_text().replace("<!-- figures inference -->", "")
     with pytest.raises(ValueError, match="missing: \\['inference'\\]"):
-        figures.render(readme)
+        figures.render(page, figures.FILES[path])

@@ -1,0 +1,127 @@
+"""How long the test suite takes, and which tests take it.
+
+    python3 benchmarks/suite_time.py --label after                     # the README's command: python3 -m pytest
+    python3 benchmarks/suite_time.py --label fast --lane fast          # the editing lane: -m "not slow"
+    python3 benchmarks/suite_time.py --label serial --args "-p no:xdist"
+    python3 benchmarks/suite_time.py --label before --repo /tmp/old-clone --python /tmp/old-venv/bin/python
+
+Runs pytest as a separate process in ``--repo`` (default: this checkout),
+timed from outside, with a JUnit XML report from which each test's seconds
+(setup + call + teardown) are read. Several ``--label``s accumulate in one JSON
+(``benchmarks/results/suite_time.json``) and print side by side: wall time,
+tests passed / failed / skipped, the sum of the tests' own seconds, the load
+average before and after; then the slowest tests and files of the run just
+measured. A suite run in parallel (pytest-xdist) sums to more than its wall
+time.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+from machine import describe
+
+from descentlab.cli.table import format_table
+from descentlab.io import write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = Path(__file__).parent / "results" / "suite_time.json"
+LANES = {"all": [], "fast": ["-m", "not slow"]}
+
+
+def run_suite(python, repo, lane, extra):
+    """(wall seconds, {test id: seconds}, outcome counts, load before, load after)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "junit.xml"
+        argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+                *LANES[lane], *extra]
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        finished = subprocess.run(argv, cwd=repo, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if not report.is_file():
+            sys.exit(f"pytest wrote no report (exit {finished.returncode}):\n{finished.stdout[-3000:]}")
+        tests, counts = parse_junit(report)
+    return argv, wall, tests, counts, load, os.getloadavg()[0], finished.returncode
+
+
+def parse_junit(path):
+    """Each test's seconds by its pytest id (``tests/test_x.py::test_y[case]``), and the counts
+    of passed, failed (failures and errors) and skipped tests."""
+    tests, counts = {}, {"passed": 0, "failed": 0, "skipped": 0}
+    for case in ElementTree.parse(path).iter("testcase"):
+        module = case.get("classname", "").replace(".", "/")
+        name = f"{module}.py::{case.get('name')}" if module else case.get("name")
+        tests[name] = tests.get(name, 0.0) + float(case.get("time", 0))
+        outcome = {child.tag for child in case}
+        if outcome & {"failure", "error"}:
+            counts["failed"] += 1
+        elif "skipped" in outcome:
+            counts["skipped"] += 1
+        else:
+            counts["passed"] += 1
+    return tests, counts
+
+
+def by_file(tests):
+    files = {}
+    for name, seconds in tests.items():
+        files[name.split("::")[0]] = files.get(name.split("::")[0], 0.0) + seconds
+    return files
+
+
+def slowest(seconds, n):
+    return sorted(seconds.items(), key=lambda kv: -kv[1])[:n]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--label", required=True, help="the name of this measurement in the JSON")
+    parser.add_argument("--lane", choices=sorted(LANES), default="all")
+    parser.add_argument("--args", default="", help="more pytest arguments, e.g. '-p no:xdist' or '-n 2'")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose suite is timed")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter that runs pytest")
+    parser.add_argument("--top", type=int, default=20, help="how many of the slowest tests to list")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+
+    machine = describe()
+    command, wall, tests, counts, load_before, load_after, status = run_suite(
+        args.python, args.repo, args.lane, shlex.split(args.args))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.repo, capture_output=True,
+                            text=True).stdout.strip()
+    saved = json.loads(args.out.read_text()) if args.out.is_file() else {"runs": {}}
+    saved["runs"][args.label] = {
+        "command": " ".join(a for a in command[1:] if not a.startswith("--junitxml")), "lane": args.lane, "commit": commit, "exit_status": status,
+        "wall": wall, "tests_seconds": sum(tests.values()), **counts, "load": [load_before, load_after],
+        "machine": {k: v for k, v in machine.items() if k != "load_average"},
+        "slowest_tests": slowest(tests, args.top), "slowest_files": slowest(by_file(tests), args.top),
+        "tests": tests}
+    write_json(args.out, saved)
+
+    print(table(saved))
+    print(f"\nslowest tests of '{args.label}':")
+    print(format_table(["s", "test"], [[f"{s:.1f}", name] for name, s in slowest(tests, args.top)]))
+    print(f"\nwrote {args.out}")
+    return 0 if status == 0 else 1
+
+
+def table(saved):
+    """Every measurement side by side."""
+    rows = [[label, run["lane"], run["commit"], run["command"].split("pytest", 1)[1].strip() or "-",
+             f"{run['wall']:.0f} s", f"{run['passed']} / {run['failed']} / {run['skipped']}",
+             f"{run['tests_seconds']:.0f} s", " / ".join(f"{x:.1f}" for x in run["load"])]
+            for label, run in saved["runs"].items()]
+    return format_table(["label", "lane", "commit", "pytest arguments", "wall", "passed / failed / skipped",
+                         "tests' own seconds", "load before / after"], rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
