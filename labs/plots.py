@@ -45,13 +45,26 @@ def figure(ncols=2, width=5.2, height=4.4, title=None):
 def save(fig, path):
     """Write ``fig`` as a 256-colour PNG, atomically: a line plot needs no more
     colours, and the file is a third of the full-colour one."""
+    image = _image(fig)
+    io.atomic_write(path, lambda f: image.save(f, format="PNG", optimize=True))
+    return pathlib.Path(path).name
+
+
+def png(fig):
+    """``fig`` as PNG bytes, for a notebook to display without a file."""
+    import io as bytes_io
+
+    buffer = bytes_io.BytesIO()
+    _image(fig).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _image(fig):
     from PIL import Image
 
     fig.set_dpi(DPI)
     fig.canvas.draw()
-    image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB").quantize(256)
-    io.atomic_write(path, lambda f: image.save(f, format="PNG", optimize=True))
-    return pathlib.Path(path).name
+    return Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB").quantize(256)
 
 
 def draw_landscape(ax, landscape):

@@ -34,8 +34,9 @@ from descentlab.optimizers import clipping, schedules
 
 @dataclasses.dataclass(frozen=True)
 class Spec:
-    """One optimizer to run: its registry name and what changes from the defaults."""
-    optimizer: str
+    """One optimizer to run: a registry name, or any ``torch.optim.Optimizer`` class (a
+    student's), and what changes from its defaults."""
+    optimizer: object
     hparams: dict = dataclasses.field(default_factory=dict)
     label: str = None
     schedule: str = None
@@ -52,7 +53,21 @@ class Spec:
             extras.append(self.schedule)
         if self.clip_norm:
             extras.append(f"clip {self.clip_norm:g}")
-        return f"{self.optimizer} ({', '.join(extras)})" if extras else self.optimizer
+        return f"{self.optimizer_name} ({', '.join(extras)})" if extras else self.optimizer_name
+
+    @property
+    def optimizer_name(self):
+        return self.optimizer if isinstance(self.optimizer, str) else self.optimizer.__name__
+
+    def defaults(self):
+        if isinstance(self.optimizer, str):
+            return optimizers.defaults(self.optimizer)
+        return optimizers.registry.constructor_defaults(self.optimizer)
+
+    def create(self, params):
+        if isinstance(self.optimizer, str):
+            return optimizers.create(self.optimizer, params, **self.hparams)
+        return self.optimizer(params, **self.hparams)
 
 
 @dataclasses.dataclass
@@ -99,8 +114,8 @@ class Trajectory:
     def summary(self, landscape, tol):
         final = self.points[-1]
         return {
-            "label": self.label, "optimizer": self.spec.optimizer,
-            "hparams": {**optimizers.defaults(self.spec.optimizer), **self.spec.hparams},
+            "label": self.label, "optimizer": self.spec.optimizer_name,
+            "hparams": {**self.spec.defaults(), **self.spec.hparams},
             "schedule": self.spec.schedule, "schedule_hparams": self.spec.schedule_hparams,
             "clip_norm": self.spec.clip_norm, "lr_source": self.spec.lr_source,
             "steps": self.steps, "evaluations": self.evaluations,
@@ -119,7 +134,7 @@ def run_one(landscape, spec, start, steps):
     """Step ``spec``'s optimizer ``steps`` times from ``start``; a ``Trajectory``."""
     start = landscape.check_start(start)
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    optimizer = optimizers.create(spec.optimizer, [p], **spec.hparams)
+    optimizer = spec.create([p])
     schedule = schedules.create(spec.schedule, optimizer, **spec.schedule_hparams) if spec.schedule else None
     path = Trajectory(spec, [start], [float(landscape.loss(p.detach()))])
 

@@ -187,14 +187,19 @@ def families(names=None):
     return {FAMILIES[key]: members for key, members in grouped.items() if members}
 
 
+def constructor_defaults(cls):
+    """The keyword arguments of ``cls(params, ...)`` that have defaults, with those defaults:
+    the hyperparameters of any optimizer class, ours or a student's."""
+    signature = inspect.signature(cls.__init__)
+    return {p.name: p.default for p in signature.parameters.values()
+            if p.default is not inspect.Parameter.empty}
+
+
 def defaults(name):
     """The lecture/paper defaults ``create(name, ...)`` uses: the class
     signature's defaults plus the arguments the name implies."""
     entry = info(name)
-    signature = inspect.signature(entry.cls.__init__)
-    values = {p.name: p.default for p in signature.parameters.values()
-              if p.default is not inspect.Parameter.empty}
-    return {**values, **entry.fixed}
+    return {**constructor_defaults(entry.cls), **entry.fixed}
 
 
 def create(name, params, **hp):

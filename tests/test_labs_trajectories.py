@@ -149,3 +149,14 @@ def test_a_diverged_path_is_marked_where_it_left_the_frame():
     labels = [line.get_label() for line in ax.get_lines()]
     assert f"sgd (lr=2.5): DIVERGED, left the frame at step {paths[0].steps} (X)" in labels
     assert any(t.get_text() == f"step {paths[0].steps}" for t in ax.texts)
+
+
+def test_a_spec_takes_any_optimizer_class_such_as_a_students():
+    land = landscapes.get("neuron")
+    ours = trajectories.run_one(land, Spec("momentum", {"lr": 1.0}), land.start, 20)
+    torchs = trajectories.run_one(land, Spec(torch.optim.SGD, {"lr": 1.0, "momentum": 0.9}), land.start, 20)
+    assert torchs.points == pytest.approx(ours.points, rel=1e-12)
+    summary = torchs.summary(land, 1e-3)
+    assert summary["optimizer"] == "SGD" and summary["hparams"]["lr"] == 1.0
+    assert summary["hparams"]["dampening"] == 0          # torch.optim.SGD's own constructor default
+    assert torchs.label == "SGD (lr=1, momentum=0.9)"
