@@ -25,11 +25,10 @@ def lab_folder():
 
 
 def use_lab_folder():
-    """Put the lab folder first on ``sys.path`` (once); returns it."""
+    """Put the lab folder first on ``sys.path`` (once)."""
     folder = str(lab_folder())
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    return lab_folder()
 
 
 def load(exercise):
@@ -38,7 +37,8 @@ def load(exercise):
     from descentlab.labs import checks
 
     symbol = checks.exercise(exercise).symbol
-    path = use_lab_folder() / f"{exercise}.py"
+    use_lab_folder()
+    path = lab_folder() / f"{exercise}.py"
     if not path.is_file():
         print(f"{path} not found: this notebook reads your {exercise}.py from the folder above it, the one "
               f"`descentlab lab new DIR` wrote (open DIR/notebooks/ in Jupyter)")
