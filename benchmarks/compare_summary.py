@@ -48,7 +48,9 @@ def finished_results(run_dir):
     run_dir = Path(run_dir)
     if (run_dir / "results.json").is_file():
         return json.loads((run_dir / "results.json").read_text())
-    from descentlab.compare.runner import RUN_RESULT, saved_settings, summarise
+    from descentlab.compare.outdir import saved_settings
+    from descentlab.compare.summary import summarise
+    from descentlab.compare.task import RUN_RESULT
 
     config = saved_settings(run_dir)
     records = {(p.parent.name.rsplit("-seed", 1)[0], int(p.parent.name.rsplit("-seed", 1)[1])):

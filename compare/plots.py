@@ -24,7 +24,7 @@ import numpy as np
 from descentlab import io
 from descentlab import optimizers
 from descentlab.compare import deployed
-from descentlab.compare.stats import ALPHA
+from descentlab.compare.stats import ALPHA, is_measured
 
 SMALL = 6          # up to this many optimizers share one axis; more get one panel per family
 SMOOTHING = 30     # the EMA's time constant is the longest run's step count divided by this
@@ -78,8 +78,9 @@ def step_seconds(history, steps_per_epoch):
     return np.array(out, dtype=float)
 
 
-def _finite(values):
-    return np.array([v if v is not None and math.isfinite(v) else np.nan for v in values], dtype=float)
+def _curve(values):
+    """Values as a float array, NaN where nothing was measured (``stats.is_measured``)."""
+    return np.array([v if is_measured(v) else np.nan for v in values], dtype=float)
 
 
 def _over_seeds(curves):
@@ -98,13 +99,13 @@ class _Series:
     against steps and seconds, and the validation metric per epoch, over seeds."""
 
     def __init__(self, runs, time_constant, steps_per_epoch, metric):
-        raw = [_finite(r["history"]["step_loss"]) for r in runs]
+        raw = [_curve(r["history"]["step_loss"]) for r in runs]
         self.raw = _over_seeds(raw)[0]
         self.smooth, self.smooth_low, self.smooth_high = _over_seeds([ema(c, time_constant) for c in raw])
         self.steps = np.arange(1, len(self.raw) + 1)
         self.seconds = _over_seeds([step_seconds(r["history"], steps_per_epoch) for r in runs])[0]
         initial = "initial_val_accuracy" if metric == "val_accuracy" else "initial_val_loss"
-        per_epoch = [_finite([r["history"].get(initial)] + list(r["history"][metric])) for r in runs]
+        per_epoch = [_curve([r["history"].get(initial)] + list(r["history"][metric])) for r in runs]
         self.metric, self.metric_low, self.metric_high = _over_seeds(per_epoch)
         self.epochs = np.arange(len(self.metric))
         self.seeds = len(runs)

@@ -30,7 +30,7 @@ class CompareConfig:
     precisions: tuple = DEFAULT_PRECISIONS
     max_accuracy_drop: float = None      # NNCF accuracy control for every INT8 run (0.01 = 1 point)
     data_dir: str = None
-    workers: int = None                  # processes training runs at once; None: automatic (runner.worker_count)
+    workers: int = None                  # processes training runs at once; None: automatic (pool.worker_count)
     target_accuracy: float = None        # None: chosen from the results (see report)
 
     @property

@@ -47,7 +47,8 @@ def run_all(group, tasks, workers, quiet, run_tasks, out):
     ranks), training this rank's share with ``run_tasks(tasks, workers, quiet)``."""
     if group.world_size == 1:
         return run_tasks(tasks, workers, quiet)
-    mine = [(_on_this_rank(task[0], group), *task[1:]) for task in tasks[group.rank::group.world_size]]
+    mine = [dataclasses.replace(task, config=_on_this_rank(task.config, group))
+            for task in tasks[group.rank::group.world_size]]
     previous = _stop_cleanly(group, out)
     try:
         records = run_tasks(mine, workers, quiet or not group.writes)

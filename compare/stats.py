@@ -33,6 +33,12 @@ SEEDS_TEST = "paired t-test over seeds"
 EXAMPLES_TEST = "McNemar's exact test on per-example predictions"
 
 
+def is_measured(value):
+    """Whether ``value`` is a finite number: None (not measured, as a regression's
+    accuracy) and NaN or Inf (a diverged run's loss) take no part in a statistic."""
+    return value is not None and math.isfinite(value)
+
+
 def mcnemar_p(correct_a, correct_b):
     """Exact two-sided McNemar p-value of two classifiers scored on the same examples.
 

@@ -81,16 +81,17 @@ def write_text(path, text):
 
 def write_json(path, data):
     """Strict JSON: NaN and Inf (a diverged run's losses) are written as null."""
-    write_text(path, json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
+    write_text(path, json.dumps(_null_for_non_finite(data), indent=2, allow_nan=False) + "\n")
 
 
-def _finite(value):
+def _null_for_non_finite(value):
+    """``value`` with every NaN and Inf float, at any depth, replaced by None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: _null_for_non_finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [_null_for_non_finite(v) for v in value]
     return value
 
 

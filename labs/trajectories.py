@@ -120,13 +120,13 @@ class Trajectory:
             "clip_norm": self.spec.clip_norm, "lr_source": self.spec.lr_source,
             "steps": self.steps, "evaluations": self.evaluations,
             "final_point": list(final), "final_loss": self.losses[-1],
-            "distance_to_minimum": landscape.distance_to_minimum(final) if _finite(final) else None,
+            "distance_to_minimum": landscape.distance_to_minimum(final) if _is_finite_point(final) else None,
             "tolerance": tol, "steps_to_tolerance": self.steps_to(landscape, tol),
             "left_frame_at": self.left_frame_at, "diverged": self.diverged,
         }
 
 
-def _finite(point):
+def _is_finite_point(point):
     return all(math.isfinite(v) for v in point)
 
 
@@ -154,7 +154,7 @@ def run_one(landscape, spec, start, steps):
         loss = float(landscape.loss(p.detach()))
         path.points.append(point)
         path.losses.append(loss)
-        if not (_finite(point) and math.isfinite(loss)):
+        if not (_is_finite_point(point) and math.isfinite(loss)):
             path.diverged = True
             break
         if not landscape.contains(point):

@@ -25,7 +25,7 @@ folded into the two step sizes.
 
 import torch
 
-from .adaptive import foreach_moments
+from .adaptive import bias_corrections, denominator, foreach_moments
 from .base import (LectureOptimizer, check, count_step, count_steps,
                    new_step_counter, scalar_step_dtype, zeros)
 
@@ -57,14 +57,14 @@ class NAdam(LectureOptimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(grad, 1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (v / (1 - beta2 ** t)).sqrt() + group["eps"]
+        denom = denominator(v, group["eps"], correction=bias_corrections(t, group["betas"])[1])
         # scaled copies of g and m: differentiable=True needs m unchanged until the next step
         param.sub_(grad * (lr * (1 - mu) / (1 - mu_product)) / denom)
         param.sub_(m * (lr * mu_next / (1 - mu_product * mu_next)) / denom)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
-        beta1, beta2 = group["betas"]
+        beta1 = group["betas"][0]
         psi, lr = group["momentum_decay"], group["lr"]
         mus = [beta1 * (1 - 0.5 * 0.96 ** (t * psi)) for t in ts]
         mu_nexts = [beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi)) for t in ts]
@@ -72,7 +72,7 @@ class NAdam(LectureOptimizer):
         torch._foreach_mul_(products, mus)
         mu_products = torch.stack(products).tolist()     # rounded as torch rounds them
         ms, vs = foreach_moments(states, grads, grads, group["betas"])
-        c2 = [(1 - beta2 ** t) ** 0.5 for t in ts]       # sqrt(v^) + eps = (sqrt(v) + eps*c2) / c2
+        c2 = [bias_corrections(t, group["betas"])[1] for t in ts]  # sqrt(v^) + eps = (sqrt(v) + eps*c2) / c2
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, [group["eps"] * c for c in c2])
         torch._foreach_addcdiv_(params, grads, denom, [-lr * (1 - mu) / (1 - mp) * c

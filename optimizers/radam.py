@@ -25,7 +25,7 @@ The same arguments, numbers and state keys (``step``, ``exp_avg``,
 
 import torch
 
-from .adaptive import foreach_moments
+from .adaptive import bias_corrections, foreach_moments
 from .base import LectureOptimizer, count_step, count_steps, new_step_counter, zeros
 
 
@@ -47,35 +47,39 @@ class RAdam(LectureOptimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(grad, 1 - beta1)
         v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        bias_correction2 = 1 - beta2 ** t
-        m_hat = m / (1 - beta1 ** t)
-        rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
-        if rho_t > 5:
-            r_t = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                   / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            adaptive = bias_correction2 ** 0.5 / v.sqrt().add_(group["eps"])
+        c1, c2 = bias_corrections(t, group["betas"])
+        m_hat = m / c1
+        r_t = _rectification(t, beta2, c2)
+        if r_t is not None:
+            adaptive = c2 / v.sqrt().add_(group["eps"])
             param.add_(m_hat * group["lr"] * adaptive * r_t, alpha=-1.0)
         else:
             param.add_(m_hat * group["lr"], alpha=-1.0)
 
     def update_group(self, params, grads, states, group):
         ts = count_steps(states)
-        beta1, beta2 = group["betas"]
         ms, vs = foreach_moments(states, grads, grads, group["betas"])
-        rho_inf = 2 / (1 - beta2) - 1
         rectified, steps = [], []
         for i, t in enumerate(ts):
-            bias_correction2 = 1 - beta2 ** t
-            step = -group["lr"] / (1 - beta1 ** t)
-            rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
-            if rho_t > 5:
-                r_t = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            c1, c2 = bias_corrections(t, group["betas"])
+            step = -group["lr"] / c1
+            r_t = _rectification(t, group["betas"][1], c2)
+            if r_t is not None:
                 rectified.append(i)
-                steps.append(step * r_t * bias_correction2 ** 0.5)
+                steps.append(step * r_t * c2)
             else:
                 params[i].add_(ms[i], alpha=step)         # the first few steps only
         if rectified:
             denom = torch._foreach_sqrt([vs[i] for i in rectified])
             torch._foreach_add_(denom, group["eps"])
             torch._foreach_addcdiv_([params[i] for i in rectified], [ms[i] for i in rectified], denom, steps)
+
+
+def _rectification(t, beta2, c2):
+    """r_t at step t, with c2 = sqrt(1 - beta2^t) (``bias_corrections``); None while
+    rho_t <= 5, where v_t has seen too few gradients for its variance to be trusted."""
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * t * beta2 ** t / c2 ** 2
+    if rho_t <= 5:
+        return None
+    return ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5

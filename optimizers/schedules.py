@@ -32,6 +32,7 @@ sets each group's ``momentum`` (SGD, Momentum, Nesterov, RMSprop) or
 """
 
 import dataclasses
+import enum
 import inspect
 import math
 
@@ -200,13 +201,20 @@ class SutskeverMomentum:
                 group["betas"] = (mu, group["betas"][1])
 
 
+class Every(enum.Enum):
+    """When the training loop calls a schedule's ``step()``."""
+    EPOCH = "epoch"                                        # step()
+    EPOCH_WITH_VAL_LOSS = "epoch, with the validation loss"  # step(val_loss)
+    ITERATION = "iteration"                                # step() after every optimizer step
+
+
 @dataclasses.dataclass(frozen=True)
 class ScheduleInfo:
     name: str
     cls: type
     formula: str
     reference: str
-    every: str = "epoch"  # when to call step(): "epoch", "epoch, with the validation loss", "iteration"
+    every: Every = Every.EPOCH
 
 
 _ENTRIES = [
@@ -221,10 +229,10 @@ _ENTRIES = [
                  "lecture 000 (k / sqrt(epoch))"),
     ScheduleInfo("plateau", Plateau, "lr <- max(factor * lr, min_lr) when the validation loss rises",
                  "lecture 002 Module 5.7 (halve if the validation error rose)",
-                 every="epoch, with the validation loss"),
+                 every=Every.EPOCH_WITH_VAL_LOSS),
     ScheduleInfo("sutskever_momentum", SutskeverMomentum,
                  "mu_t = min(1 - 2^(-1 - log2(floor(t / period) + 1)), mu_max)",
-                 "Sutskever et al. 2013; lecture 002 Module 5.7 (tips for momentum)", every="iteration"),
+                 "Sutskever et al. 2013; lecture 002 Module 5.7 (tips for momentum)", every=Every.ITERATION),
 ]
 
 REGISTRY = {entry.name: entry for entry in _ENTRIES}

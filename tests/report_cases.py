@@ -1,10 +1,10 @@
 """Synthetic comparisons for the figure and report tests: run records shaped like
-``train_run``'s, summarised by the real ``runner.summarise``, in milliseconds."""
+``train_run``'s, summarised by the real ``summary.summarise``, in milliseconds."""
 
 import math
 import random
 
-from descentlab.compare.runner import summarise
+from descentlab.compare.summary import summarise
 from descentlab.compare.settings import CompareConfig
 from descentlab.train.history import History
 

@@ -12,9 +12,11 @@ import pytest
 from descentlab import io
 from descentlab.cli import main
 from descentlab.compare import report
-from descentlab.compare import runner as compare_module
+from descentlab.compare import pool
+from descentlab.compare import task as task_module
 from descentlab.train import run as run_module
-from descentlab.compare.runner import run_compare, summarise
+from descentlab.compare.runner import run_compare
+from descentlab.compare.summary import summarise
 from descentlab.compare.settings import CompareConfig
 
 SMALL = CompareConfig(dataset="digits", model="logreg", optimizers=("sgd", "adam", "rprop"),
@@ -74,13 +76,13 @@ def test_killed_comparison_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     monkeypatch.undo()
 
     trained = []
-    real_train = compare_module.train_run
+    real_train = task_module.train_run
 
     def counting(config, *args, **kw):
         trained.append(config.optimizer)
         return real_train(config, *args, **kw)
 
-    monkeypatch.setattr(compare_module, "train_run", counting)
+    monkeypatch.setattr(task_module, "train_run", counting)
     resumed = run_compare(SMALL, tmp_path / "b", resume=True, quiet=True)
     assert trained == ["adam", "rprop"]  # sgd was finished and is not redone
     assert numbers(resumed) == numbers(uninterrupted)
@@ -224,16 +226,16 @@ def test_parallel_workers_give_the_same_numbers(tmp_path):
     (None, 51, 2, 2), (None, 4, 2, 2), (None, 3, 2, 1), (None, 2, 2, 1), (None, 1, 2, 1),
     (None, 51, 8, 8), (None, 9, 8, 4), (3, 1, 2, 3), (1, 51, 2, 1)])
 def test_automatic_workers_one_per_core_with_two_runs_each(workers, runs, cores, expected, monkeypatch):
-    monkeypatch.setattr(compare_module, "usable_cores", lambda: cores)
-    assert compare_module.worker_count(workers, runs) == expected
-    assert compare_module.worker_count(None, runs, ranks=2) == 1     # under torchrun a rank is one process
+    monkeypatch.setattr(pool, "usable_cores", lambda: cores)
+    assert pool.worker_count(workers, runs) == expected
+    assert pool.worker_count(None, runs, ranks=2) == 1     # under torchrun a rank is one process
 
 
 def test_each_worker_gets_its_own_share_of_the_cores(monkeypatch):
-    monkeypatch.setattr(compare_module.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 5})
-    assert [compare_module.worker_cores(i, 2) for i in range(2)] == [{0, 1}, {2, 3, 5}]
-    assert [compare_module.worker_cores(i, 5) for i in range(5)] == [{0}, {1}, {2}, {3}, {5}]
-    assert compare_module.worker_cores(0, 6) == set()     # more workers than cores: no pinning
+    monkeypatch.setattr(pool.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 5})
+    assert [pool.worker_cores(i, 2) for i in range(2)] == [{0, 1}, {2, 3, 5}]
+    assert [pool.worker_cores(i, 5) for i in range(5)] == [{0}, {1}, {2}, {3}, {5}]
+    assert pool.worker_cores(0, 6) == set()     # more workers than cores: no pinning
 
 
 def test_existing_comparison_is_not_overwritten(tmp_path, capsys):

@@ -1,6 +1,6 @@
 """Seconds per phase of a run: ``with clock("test"): ...`` adds the block's wall time to
 ``clock.seconds["test"]`` (also when the block raises or returns). The run records
-(``train.run``, ``compare.runner``) keep these as their ``timings``."""
+(``train.run``, ``compare.task``) keep these as their ``timings``."""
 
 import contextlib
 import time

@@ -26,6 +26,7 @@ import torch
 
 from descentlab import models
 from descentlab import optimizers
+from descentlab.optimizers import schedules
 from descentlab.io import pack_bools
 from descentlab.train import checkpoint, distributed, objective
 from descentlab.train.clock import Clock
@@ -69,8 +70,6 @@ def validate(config):
     if not isinstance(config.epochs, int) or config.epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {config.epochs!r}")
     if config.schedule:
-        from descentlab.optimizers import schedules
-
         unknown = sorted(set(config.schedule_kwargs) - set(schedules.defaults(config.schedule)))
         if unknown:
             raise ValueError(f"unknown option {', '.join(unknown)} for schedule '{config.schedule}'")
@@ -87,8 +86,6 @@ def build(config, dataset):
     optimizer = optimizers.create(config.optimizer, model.parameters(), **config.hparams)
     schedule = None
     if config.schedule:
-        from descentlab.optimizers import schedules
-
         schedule = schedules.create(config.schedule, optimizer, **config.schedule_kwargs)
     return model, optimizer, schedule
 
@@ -137,9 +134,9 @@ def train_run(config, dataset, out_dir=None, resume=False, on_epoch=None,
             diverged_epoch = epoch + 1
         elif schedule is not None:
             when = _when(config)
-            if when == "epoch":
+            if when is schedules.Every.EPOCH:
                 schedule.step()
-            elif when == "epoch, with the validation loss":
+            elif when is schedules.Every.EPOCH_WITH_VAL_LOSS:
                 schedule.step(val_loss)
         if path is not None and group.writes:
             with clock("checkpoints"):
@@ -259,9 +256,7 @@ def memory_format(config, model):
 
 
 def _when(config):
-    """When the run's schedule steps: "epoch", "epoch, with the validation loss" or "iteration"."""
-    from descentlab.optimizers import schedules
-
+    """When the run's schedule steps (``schedules.Every``)."""
     return schedules.info(config.schedule).every
 
 
@@ -269,7 +264,7 @@ def _train_epoch(config, dataset, model, optimizer, generator, history, schedule
     """One pass over the training set; returns (mean loss, all finite?, seconds).
 
     ``model`` may be the DDP wrapper; ``group`` shares each batch among the ranks."""
-    per_iteration = schedule is not None and _when(config) == "iteration"
+    per_iteration = schedule is not None and _when(config) is schedules.Every.ITERATION
     clip = _clipper(config)
     model.train()
     task, total, n = dataset.task, 0.0, 0

@@ -79,7 +79,8 @@ def run(args):
     import dataclasses
     import datetime
 
-    from descentlab.compare.runner import run_compare, saved_settings
+    from descentlab.compare.outdir import saved_settings
+    from descentlab.compare.runner import run_compare
     from descentlab.compare.settings import CompareConfig
     from descentlab.errors import UserError
 
@@ -109,7 +110,7 @@ def run(args):
 
 
 def _workers(text):
-    """``--workers``: a positive integer, or ``auto`` (None: ``compare.runner.worker_count`` decides)."""
+    """``--workers``: a positive integer, or ``auto`` (None: ``compare.pool.worker_count`` decides)."""
     if text == "auto":
         return None
     try:
