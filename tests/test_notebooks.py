@@ -5,9 +5,12 @@ copies it, with every exercise solved (tests/lab_solutions.py) in its cells and 
 
 Each notebook is executed by nbclient on an IPython kernel (the ``.[labs]`` extra)
 with ``DESCENTLAB_FAST=1``: the notebooks read it and use their fast setting
-(fewer steps and epochs), so that CI checks every cell in seconds.
+(fewer steps and epochs), so that CI checks every cell in seconds; the two runs
+of a notebook go at once, one kernel per core.
 """
 
+import asyncio
+import os
 import re
 import time
 from pathlib import Path
@@ -70,58 +73,66 @@ def test_every_exercise_is_in_one_notebook_as_its_stub_with_a_check_and_question
     assert sorted(seen) == sorted(set(seen)) and set(seen) >= set(checks.EXERCISES) - {"adam"}, seen
 
 
-def execute(path, folder):
-    """Run the notebook at ``path`` in ``folder`` (its working directory); all its text outputs."""
+def client(path, folder, widgets):
+    """A client that runs the notebook at ``path`` in ``folder`` (its working directory),
+    with the sliders or (``widgets=False``) their static figures."""
     nb = nbformat.read(path, as_version=4)
+    env = {**os.environ, "DESCENTLAB_FAST": "1", "MPLBACKEND": "Agg", "DESCENTLAB_WIDGETS": "1" if widgets else "0",
+           "OMP_NUM_THREADS": "1"}   # two kernels share the two cores
+    return nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                   resources={"metadata": {"path": str(folder)}}), env
+
+
+def execute(*clients):
+    """Run the clients' notebooks at once (one kernel each: the two cores work in parallel);
+    the text each printed. An error in any cell fails the test."""
+    async def run_all():
+        await asyncio.gather(*(c.async_execute(env=env) for c, env in clients))
+
     began = time.perf_counter()
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(folder)}}).execute()
-    print(f"{path.name}: {time.perf_counter() - began:.1f} s")
-    errors = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"]
-    assert errors == [], "\n".join(f"{e.ename}: {e.evalue}" for e in errors)
-    texts = [o.get("text", "") or o.get("data", {}).get("text/plain", "")
-             for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
-    return "\n".join(texts)
-
-
-@pytest.fixture
-def fast(monkeypatch):
-    monkeypatch.setenv("DESCENTLAB_FAST", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    asyncio.run(run_all())
+    print(f"{Path(clients[0][0].resources['metadata']['path']).name}: {time.perf_counter() - began:.1f} s")
+    printed = []
+    for c, _ in clients:
+        cells = [cell for cell in c.nb.cells if cell.cell_type == "code"]
+        errors = [o for cell in cells for o in cell.outputs if o.output_type == "error"]
+        assert errors == [], "\n".join(f"{e.ename}: {e.evalue}" for e in errors)
+        printed.append("\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                                 for cell in cells for o in cell.outputs))
+    return printed
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_as_handed_out_runs_to_the_end_and_says_what_is_missing(path, tmp_path, fast, monkeypatch):
-    """``lab new DIR`` as a student gets it: every exercise still a TODO, in the notebook's
-    cells and in the files above it; the static figures instead of the sliders."""
-    monkeypatch.setenv("DESCENTLAB_WIDGETS", "0")
-    handout.new_lab(tmp_path)
-    copy = tmp_path / "notebooks" / path.name
-    assert copy.read_text() == path.read_text()
-    printed = execute(copy, copy.parent)
-    nb = nbformat.read(path, as_version=4)
-    uses = list(exercises_in(nb)) + [name for name in checks.EXERCISES if f'notebook.load("{name}")' in
-                                     "".join(c.source for c in nb.cells)]
-    assert uses
-    for name in uses:
-        assert re.search(rf"{name} \(.*\): .*\n(.*\n)*  hint: not written yet: fill in the TODO body", printed), name
-    assert "does not pass its check yet" in printed
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_in_a_lab_with_every_exercise_solved(path, tmp_path, fast):
-    """``lab new DIR``, every stub file and every exercise cell filled with the solutions."""
-    handout.new_lab(tmp_path)
+def test_notebook_runs_to_the_end_as_handed_out_and_with_every_exercise_solved(path, tmp_path):
+    """Twice, in two folders made by ``lab new``. As a student gets it: every exercise still a
+    TODO, in the notebook's cells and in the files above it, and the static figures instead of
+    the sliders; each check must say what is missing and the notebook must reach its end. Then
+    with every stub file and every exercise cell filled from tests/lab_solutions.py, and the
+    sliders: every check must pass."""
+    handed, solved = tmp_path / "handed-out", tmp_path / "solved"
+    for folder in (handed, solved):
+        handout.new_lab(folder)
+    assert (handed / "notebooks" / path.name).read_text() == path.read_text()
     for name in checks.EXERCISES:
-        stub = tmp_path / f"{name}.py"
+        stub = solved / f"{name}.py"
         stub.write_text(fill(stub.read_text(), SOLUTIONS[name]))
-    copy = tmp_path / "notebooks" / path.name
+    copy = solved / "notebooks" / path.name
     nb = nbformat.read(copy, as_version=4)
     for name, cell in exercises_in(nb).items():
         cell.source = fill(cell.source, SOLUTIONS[name])
     nbformat.write(nb, str(copy))
-    printed = execute(copy, copy.parent)
-    for name in exercises_in(nbformat.read(path, as_version=4)):
+
+    as_handed_out, as_solved = execute(client(handed / "notebooks" / path.name, handed / "notebooks", False),
+                                       client(copy, copy.parent, True))
+
+    shipped = nbformat.read(path, as_version=4)
+    source = "".join(c.source for c in shipped.cells)
+    uses = list(exercises_in(shipped)) + [n for n in checks.EXERCISES if f'notebook.load("{n}")' in source]
+    assert uses
+    for name in uses:
+        assert re.search(rf"{name} \(.*\): .*\n(.*\n)*  hint: not written yet: fill in the TODO body",
+                         as_handed_out), name
         total = len(checks.exercise(name).checks)
-        assert f"{total}/{total} checks passed" in printed, name
-    assert "not written yet" not in printed and "does not pass its check yet" not in printed
+        assert f"{total}/{total} checks passed" in as_solved, name
+    assert "does not pass its check yet" in as_handed_out
+    assert "not written yet" not in as_solved and "does not pass its check yet" not in as_solved

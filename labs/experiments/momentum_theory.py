@@ -46,6 +46,16 @@ CLAIM = ("On quadratics with κ = 10, 100 and 1000, gradient descent at its best
 LECTURE = ("lecture 003 (condition number; SGD with momentum); "
            "lecture 002, Module 5.4 (momentum oscillates in and out of the valley)")
 
+NOTE = ("The lectures state that the condition number sets the rate on a quadratic (lecture 003) and show "
+        "momentum's overshoots (lecture 002, Module 5.4); the exact rates and the optimal β and η are "
+        "Polyak's (1964), as derived in Goh, \"Why Momentum Really Works\" (Distill, 2017). Each rate is "
+        "measured on the iterates: exp of the least-squares slope of log |x_t| (its running envelope) over the "
+        "second half of the run, one eigen-direction at a time. At the ends of the spectrum momentum's two "
+        "roots coincide and x_t = (a + bt)·r^t, so the measured rate there sits a little above r "
+        "(0.521 against 0.519 at κ = 10); the critically damped run of the third panel, 60 steps long, "
+        "shows the same factor t. In the last panel the grid point just above β_c already oscillates "
+        "(3 sign changes in 150 steps): its period is long because its roots are nearly real.")
+
 KAPPAS = (10.0, 100.0, 1000.0)
 EIGENVALUES = 9             # per quadratic, log-spaced from λ_min = 1/κ to λ_max = 1
 DECADES = 150               # each run lasts until momentum's error has fallen by 10^-150 (fast: 10^-60)
