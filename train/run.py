@@ -256,8 +256,9 @@ def memory_format(config, model):
     """channels_last for a convolutional net, when the config asks or leaves it to us on the CPU.
 
     The weights of its convolutions are stored channels-last; the convolutions
-    then compute in that order (converting their input), which on a 2-core AVX2
-    CPU made the CNN's training step 1.5x faster."""
+    then compute in that order (converting their input), the order oneDNN's CPU
+    kernels are fastest in (``benchmarks/compare_time.py`` times the training
+    step with and without it and pooling before ReLU)."""
     wanted = config.channels_last
     if wanted is None:
         wanted = config.device == "cpu"
