@@ -58,13 +58,16 @@ def load(exercise):
 
 def check(exercise, obj):
     """Grade the student's class or function ``obj`` (defined in a cell or loaded from its file)
-    against ours; prints the grader's report; True when every check passes."""
+    against ours; prints the grader's report and a last line with the verdict; True when
+    every check passes."""
     from descentlab.labs import grader
 
     if obj is None:
         print(f"{exercise}: nothing to check yet")
         return False
-    return grader.check_class(exercise, obj).passed
+    passed = grader.check_class(exercise, obj).passed
+    print(f"{exercise}: every check passes" if passed else f"{exercise}: not passing yet (the report above says why)")
+    return passed
 
 
 def missing(what, instead):

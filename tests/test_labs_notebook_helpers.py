@@ -48,6 +48,18 @@ def test_load_says_in_one_line_why_there_is_nothing_to_use(lab, capsys):
     assert "nothing to check yet" in capsys.readouterr().out
 
 
+def test_check_grades_the_class_and_ends_with_its_verdict(lab, capsys):
+    from descentlab.labs import handout
+
+    (lab / "momentum.py").write_text(fill(handout.stub_files()["momentum.py"], SOLUTIONS["momentum"]))
+    assert notebook.check("momentum", notebook.load("momentum")) is True
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "momentum: every check passes"
+    (lab / "momentum.py").write_text(handout.stub_files()["momentum.py"])      # the TODO still there
+    assert notebook.check("momentum", notebook.load("momentum")) is False
+    out = capsys.readouterr().out
+    assert "not written yet" in out and out.strip().splitlines()[-1].startswith("momentum: not passing yet")
+
+
 def test_static_panels_without_ipywidgets(monkeypatch):
     shown, drawn = [], []
     monkeypatch.setenv("DESCENTLAB_WIDGETS", "0")

@@ -130,9 +130,7 @@ def test_notebook_runs_to_the_end_as_handed_out_and_with_every_exercise_solved(p
     uses = list(exercises_in(shipped)) + [n for n in checks.EXERCISES if f'notebook.load("{n}")' in source]
     assert uses
     for name in uses:
-        assert re.search(rf"{name} \(.*\): .*\n(.*\n)*  hint: not written yet: fill in the TODO body",
-                         as_handed_out), name
-        total = len(checks.exercise(name).checks)
-        assert f"{total}/{total} checks passed" in as_solved, name
+        assert f"{name}: not passing yet" in as_handed_out and f"{name}: every check passes" in as_solved, name
+    assert "not written yet" in as_handed_out          # the grader's word for a TODO still there
     assert "does not pass its check yet" in as_handed_out
     assert "not written yet" not in as_solved and "does not pass its check yet" not in as_solved
