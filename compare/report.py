@@ -82,7 +82,7 @@ def torch_table(results):
     for r in results["summary"]:
         diverged = f"{r['diverged_runs']}/{r['runs']}" if r["diverged_runs"] else "no"
         tied = " (tied)" if r["tied_with_best"] and len(results["significance"]["tied"]) > 1 else ""
-        lines.append(f"| {r['rank']} | {r['optimizer']}{tied} | {_num(r['lr'], '.3g')} | "
+        lines.append(f"| {r['rank']} | {shown(results, r['optimizer'])}{tied} | {_num(r['lr'], '.3g')} | "
                      f"{_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | {_ci(r)} | "
                      f"{format_p(r['p_vs_best'])} | {_pm(r['test_loss_mean'], r['test_loss_std'])} | "
                      f"{_num(r['best_epoch'], '.1f')} | {_num(r['epochs_to_target'], '.1f')} | "
@@ -102,6 +102,18 @@ def significance_note(results):
             f"*95 % interval*: of the mean test accuracy, {ci}. Equal accuracies share a rank.")
 
 
+def shown(results, name):
+    """An optimizer's name in the tables, marked when it is the user's own class."""
+    return f"{name} (yours)" if name in results.get("optimizer_files", {}) else name
+
+
+def yours_note(results):
+    """Which optimizers are the user's, and the file and class each came from."""
+    files = results.get("optimizer_files") or {}
+    return "".join(f"*{name} (yours)* is `{reference.rpartition(':')[2]}` from `{reference.rpartition(':')[0]}`. "
+                   for name, reference in files.items()).strip()
+
+
 def openvino_section(results):
     """Accuracy per precision, with the difference from PyTorch and whether it is within noise,
     the precision each column really computed in, and which runs needed INT8 accuracy control."""
@@ -115,7 +127,8 @@ def openvino_section(results):
              "|---|---|" + "---|" * len(precisions) + "---:|" * len(versus)]
     for r in results["summary"]:
         cells = [_deployed_cell(r["openvino"][p]) for p in precisions]
-        line = f"| {r['optimizer']} | {_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | " + " | ".join(cells)
+        line = (f"| {shown(results, r['optimizer'])} | {_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | "
+                + " | ".join(cells))
         for p in versus:
             diff = r["openvino"][p]["vs_fp32"]
             within = diff["within_noise"]
@@ -220,6 +233,7 @@ def render(results, figures):
         f"{', learning rates tuned on the validation set' if results['tune_lr'] else ''}; "
         f"OpenVINO device {results['device']}. Generated {datetime.datetime.now():%Y-%m-%d %H:%M}.",
         headline(results),
+        *([yours_note(results)] if results.get("optimizer_files") else []),
         "## PyTorch: test accuracy (mean ± std over seeds)",
         torch_table(results),
         significance_note(results),

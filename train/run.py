@@ -41,6 +41,7 @@ class RunConfig:
     model: str
     optimizer: str
     hparams: dict = field(default_factory=dict)    # overrides of optimizers.defaults(optimizer)
+    optimizer_file: str = None                     # "FILE.py:Class" when the optimizer is a user's class
     epochs: int = 10
     batch_size: int = 128                          # None: full batch
     seed: int = 0
@@ -59,8 +60,16 @@ class RunConfig:
     diverge_factor: float = 10.0
 
 
+def register_optimizer(config):
+    """Make a user's optimizer class (``config.optimizer_file``) known under ``config.optimizer``
+    in this process: a spawned worker starts without it."""
+    if config.optimizer_file:
+        optimizers.registry.register_file(config.optimizer_file, name=config.optimizer)
+
+
 def validate(config):
     """ValueError for a config that cannot run (before any work is done)."""
+    register_optimizer(config)
     models.options(config.model)
     distributed.check_device(config.device)
     defaults = optimizers.defaults(config.optimizer)
@@ -81,6 +90,7 @@ def validate(config):
 
 def build(config, dataset):
     """The model, optimizer and schedule of a run, freshly initialised from its seed."""
+    register_optimizer(config)
     model = models.create(config.model, dataset.input_shape, dataset.num_classes,
                           seed=config.seed, **config.model_kwargs)
     optimizer = optimizers.create(config.optimizer, model.parameters(), **config.hparams)

@@ -65,7 +65,8 @@ def _trajectories_args(parser):
     parser.add_argument("--start", type=_start, metavar="X,Y",
                         help="default: the landscape's start; write --start=-1,2 when X is negative")
     parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[], metavar="NAME=V",
-                        help="learning rate of one optimizer (repeatable); otherwise its registry default")
+                        help="learning rate of one optimizer (repeatable); otherwise the landscape's default "
+                             "for its family (see docs/labs.md), else its registry default")
     parser.add_argument("--tol", type=arguments.positive_float, default=1e-3,
                         help="distance to the minimum that counts as reached (default 1e-3)")
     parser.add_argument("--no-gif", action="store_true", help="skip the animation")
@@ -76,7 +77,7 @@ def _trajectories(args):
     from descentlab.labs import landscapes, trajectories
 
     land = landscapes.get(args.landscape)
-    specs = trajectories.specs_from(args.optimizers, dict(args.lr))
+    specs = trajectories.specs_from(args.optimizers, dict(args.lr), landscape=land)
     paths = trajectories.run(land, specs, start=args.start, steps=args.steps)
     result = trajectories.write(args.out, land, paths, tol=args.tol, gif=not args.no_gif)
     for p in result["paths"]:
@@ -84,7 +85,8 @@ def _trajectories(args):
             f"left the frame at step {p['left_frame_at']}" if p["left_frame_at"] is not None else
             f"distance to minimum {p['distance_to_minimum']:.3g}" if p["distance_to_minimum"] is not None
             else f"loss {p['final_loss']:.4g}")
-        print(f"{p['label']}: {state}")
+        lr = p["hparams"].get("lr")
+        print(f"{p['label']}: {state}" + (f"  [lr {lr:g}: {p['lr_source']}]" if lr is not None else ""))
     print(f"wrote {args.out}/trajectories.png, .gif, .json")
     return 0
 
@@ -114,11 +116,37 @@ def _hessian(args):
           f"{r['power_iterations']} HVPs)")
     if r["lambda_min"] is not None:
         print(f"  lambda_min     {r['lambda_min']:.6g}")
-        print(f"  kappa          {r['kappa']:.6g}   (over the eigenvalues > 1e-10 lambda_max: "
-              f"{r['kappa_nonzero']:.6g}; {r['null_directions']} left out)")
-    print(f"  alpha*         {r['alpha_star']:.6g}   (g'g / g'Hg)")
+        print(f"  kappa          {r['kappa']:.6g}{_kappa_reason(r)}")
+        for name, count in r["null_explained"].items():
+            if name != "together" and count:
+                print(f"                   {count}: {name}")
+        shared = sum(v for k, v in r["null_explained"].items() if k != "together") - r["null_explained"]["together"]
+        unnamed = (r["null_directions"] or 0) - r["null_explained"]["together"]
+        if shared:
+            print(f"                   ({shared} directions are counted in both)")
+        if unnamed:
+            print(f"                   {unnamed}: others (e.g. units whose ReLU is off on every example)")
+        if r["kappa"] == float("inf"):
+            print(f"                 kappa over the positive eigenvalues (> 1e-10 lambda_max) = {r['kappa_nonzero']:.6g}")
+    print(f"  alpha*         {r['alpha_star']:.6g}   (g'g / g'Hg: the best step along -g)")
     print(f"  lr < 2/lambda_max = {r['lr_bound']:.6g}")
+    if r["alpha_star"] > r["lr_bound"]:
+        print(f"  alpha* > 2/lambda_max: along g the curvature g'Hg/g'g = {r['curvature_along_g']:.4g} is far below\n"
+              f"                 lambda_max = {r['lambda_max']:.4g}, so the best step along g is long; 2/lambda_max bounds a "
+              f"fixed\n                 learning rate in the steepest direction, where a step of alpha* would diverge")
     return 0
+
+
+
+def _kappa_reason(r):
+    """Why kappa is infinite: directions of zero curvature, or of negative curvature."""
+    reasons = []
+    if r["null_directions"]:
+        reasons.append(f"{r['null_directions']} directions of eigenvalue 0 (< 1e-10 lambda_max), "
+                       "the loss flat along them")
+    if r["negative_directions"]:
+        reasons.append(f"{r['negative_directions']} of negative eigenvalue (not convex here)")
+    return ": " + "; ".join(reasons) if reasons and r["kappa"] == float("inf") else ""
 
 
 def _list(args):
