@@ -87,7 +87,7 @@ def _trajectories(args):
             else f"loss {p['final_loss']:.4g}")
         lr = p["hparams"].get("lr")
         print(f"{p['label']}: {state}" + (f"  [lr {lr:g}: {p['lr_source']}]" if lr is not None else ""))
-    print(f"wrote {args.out}/trajectories.png, .gif, .json")
+    print(f"wrote {args.out}/trajectories.png{'' if args.no_gif else ', .gif'}, .json")
     return 0
 
 
