@@ -17,7 +17,6 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from descentlab.cli import main
 from forkserver import ForkServer
 
 SEED = 20261130
@@ -82,11 +81,12 @@ def assert_nothing_half_written(out):
 
 def test_sigkill_at_random_moments_then_resume_gives_the_same_results(tmp_path):
     rng = random.Random(SEED)
-    assert main([*ARGS, "--out", str(tmp_path / "reference")]) == 0   # uninterrupted, in this process
-
     out = tmp_path / "killed"
     server = ForkServer(tmp_path)
     try:
+        # uninterrupted, in a process like the killed ones (the same threads, so the same rounding)
+        reference = server.run([*ARGS, "--out", str(tmp_path / "reference")], tmp_path)
+        assert reference.returncode == 0, reference.stderr
         for number, (stage, target, calls) in enumerate(KILLS):
             nth = rng.randint(1, calls)
             argv = [*ARGS, "--out", str(out)] if number == 0 else ["compare", "--out", str(out), "--resume", "--quiet"]

@@ -5,11 +5,10 @@ copies it, with every exercise solved (tests/lab_solutions.py) in its cells and 
 
 Each notebook is executed by nbclient on an IPython kernel (the ``.[labs]`` extra)
 with ``DESCENTLAB_FAST=1``: the notebooks read it and use their fast setting
-(fewer steps and epochs), so that CI checks every cell in seconds; the two runs
-of a notebook go at once, one kernel per core.
+(fewer steps and epochs), so that CI checks every cell in seconds. Each run is
+a test of its own, so that the suite's workers run them side by side.
 """
 
-import asyncio
 import os
 import re
 import time
@@ -73,64 +72,65 @@ def test_every_exercise_is_in_one_notebook_as_its_stub_with_a_check_and_question
     assert sorted(seen) == sorted(set(seen)) and set(seen) >= set(checks.EXERCISES) - {"adam"}, seen
 
 
-def client(path, folder, widgets):
-    """A client that runs the notebook at ``path`` in ``folder`` (its working directory),
-    with the sliders or (``widgets=False``) their static figures."""
+def execute(path, folder, widgets):
+    """Run the notebook at ``path`` in ``folder`` (its working directory), with the sliders
+    or (``widgets=False``) their static figures; the text it printed. An error in any cell
+    fails the test."""
     nb = nbformat.read(path, as_version=4)
     env = {**os.environ, "DESCENTLAB_FAST": "1", "MPLBACKEND": "Agg", "DESCENTLAB_WIDGETS": "1" if widgets else "0",
-           "OMP_NUM_THREADS": "1"}   # two kernels share the two cores
-    return nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                   resources={"metadata": {"path": str(folder)}}), env
-
-
-def execute(*clients):
-    """Run the clients' notebooks at once (one kernel each: the two cores work in parallel);
-    the text each printed. An error in any cell fails the test."""
-    async def run_all():
-        await asyncio.gather(*(c.async_execute(env=env) for c, env in clients))
-
+           "OMP_NUM_THREADS": "1"}   # the suite's other worker computes on the other core
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(folder)}})
     began = time.perf_counter()
-    asyncio.run(run_all())
-    print(f"{Path(clients[0][0].resources['metadata']['path']).name}: {time.perf_counter() - began:.1f} s")
-    printed = []
-    for c, _ in clients:
-        cells = [cell for cell in c.nb.cells if cell.cell_type == "code"]
-        errors = [o for cell in cells for o in cell.outputs if o.output_type == "error"]
-        assert errors == [], "\n".join(f"{e.ename}: {e.evalue}" for e in errors)
-        printed.append("\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
-                                 for cell in cells for o in cell.outputs))
-    return printed
+    client.execute(env=env)
+    print(f"{path.name}: {time.perf_counter() - began:.1f} s")
+    cells = [cell for cell in client.nb.cells if cell.cell_type == "code"]
+    errors = [o for cell in cells for o in cell.outputs if o.output_type == "error"]
+    assert errors == [], "\n".join(f"{e.ename}: {e.evalue}" for e in errors)
+    return "\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                     for cell in cells for o in cell.outputs)
 
 
+def uses(path):
+    """The exercises the notebook at ``path`` writes or loads."""
+    shipped = nbformat.read(path, as_version=4)
+    source = "".join(c.source for c in shipped.cells)
+    found = list(exercises_in(shipped)) + [n for n in checks.EXERCISES if f'notebook.load("{n}")' in source]
+    assert found
+    return found
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_to_the_end_as_handed_out_and_with_every_exercise_solved(path, tmp_path):
-    """Twice, in two folders made by ``lab new``. As a student gets it: every exercise still a
-    TODO, in the notebook's cells and in the files above it, and the static figures instead of
-    the sliders; each check must say what is missing and the notebook must reach its end. Then
-    with every stub file and every exercise cell filled from tests/lab_solutions.py, and the
-    sliders: every check must pass."""
-    handed, solved = tmp_path / "handed-out", tmp_path / "solved"
-    for folder in (handed, solved):
-        handout.new_lab(folder)
-    assert (handed / "notebooks" / path.name).read_text() == path.read_text()
+def test_notebook_runs_to_the_end_as_handed_out(path, tmp_path):
+    """In a folder made by ``lab new``, as a student gets it: every exercise still a TODO, in
+    the notebook's cells and in the files above it, and the static figures instead of the
+    sliders; each check must say what is missing and the notebook must reach its end."""
+    handout.new_lab(tmp_path)
+    copy = tmp_path / "notebooks" / path.name
+    assert copy.read_text() == path.read_text()
+    printed = execute(copy, copy.parent, widgets=False)
+    for name in uses(path):
+        assert f"{name}: not passing yet" in printed, name
+    assert "not written yet" in printed          # the grader's word for a TODO still there
+    assert "does not pass its check yet" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_to_the_end_with_every_exercise_solved(path, tmp_path):
+    """In a folder made by ``lab new``, with every stub file and every exercise cell filled
+    from tests/lab_solutions.py, and the sliders: every check must pass."""
+    handout.new_lab(tmp_path)
     for name in checks.EXERCISES:
-        stub = solved / f"{name}.py"
+        stub = tmp_path / f"{name}.py"
         stub.write_text(fill(stub.read_text(), SOLUTIONS[name]))
-    copy = solved / "notebooks" / path.name
+    copy = tmp_path / "notebooks" / path.name
     nb = nbformat.read(copy, as_version=4)
     for name, cell in exercises_in(nb).items():
         cell.source = fill(cell.source, SOLUTIONS[name])
     nbformat.write(nb, str(copy))
-
-    as_handed_out, as_solved = execute(client(handed / "notebooks" / path.name, handed / "notebooks", False),
-                                       client(copy, copy.parent, True))
-
-    shipped = nbformat.read(path, as_version=4)
-    source = "".join(c.source for c in shipped.cells)
-    uses = list(exercises_in(shipped)) + [n for n in checks.EXERCISES if f'notebook.load("{n}")' in source]
-    assert uses
-    for name in uses:
-        assert f"{name}: not passing yet" in as_handed_out and f"{name}: every check passes" in as_solved, name
-    assert "not written yet" in as_handed_out          # the grader's word for a TODO still there
-    assert "does not pass its check yet" in as_handed_out
-    assert "not written yet" not in as_solved and "does not pass its check yet" not in as_solved
+    printed = execute(copy, copy.parent, widgets=True)
+    for name in uses(path):
+        assert f"{name}: every check passes" in printed, name
+    assert "not written yet" not in printed and "does not pass its check yet" not in printed
