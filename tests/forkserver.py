@@ -15,6 +15,7 @@ interpreter.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,12 +71,16 @@ for line in sys.stdin:
 class ForkServer:
     """``run(argv, cwd, kill_at=None)`` -> ``subprocess.CompletedProcess`` of ``descentlab ARGV``
     run in a forked child; ``kill_at=("module:function", n)`` SIGKILLs the child at the n-th call
-    of that function (no cleanup, no ``finally``, like a power cut)."""
+    of that function (no cleanup, no ``finally``, like a power cut). The children compute with
+    as many torch threads as this process (the suite's workers share the cores)."""
 
     def __init__(self, scratch):
+        import torch
+
         self.scratch = Path(scratch)
+        env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
         self.process = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+                                        stdout=subprocess.PIPE, text=True, env=env)
         if self.process.stdout.readline().strip() != "ready":
             raise RuntimeError("the fork server did not start")
         self.jobs = 0
