@@ -2,12 +2,12 @@
 
     python3 benchmarks/suite_time.py --label after                     # the README's command: python3 -m pytest
     python3 benchmarks/suite_time.py --label fast --lane fast          # the editing lane: -m "not slow"
-    python3 benchmarks/suite_time.py --label serial --args "-p no:xdist"
+    python3 benchmarks/suite_time.py --label serial --args "-n 0"
     python3 benchmarks/suite_time.py --label before --repo /tmp/old-clone --python /tmp/old-venv/bin/python
 
 Runs pytest as a separate process in ``--repo`` (default: this checkout),
-timed from outside, with a JUnit XML report from which each test's seconds
-(setup + call + teardown) are read. Several ``--label``s accumulate in one JSON
+timed from outside, with the plugin ``suite_durations.py`` recording each
+test's seconds (setup + call + teardown) and outcome. Several ``--label``s accumulate in one JSON
 (``benchmarks/results/suite_time.json``) and print side by side: wall time,
 tests passed / failed / skipped, the sum of the tests' own seconds, the load
 average before and after; then the slowest tests and files of the run just
@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from machine import describe
@@ -37,36 +36,32 @@ LANES = {"all": [], "fast": ["-m", "not slow"]}
 
 
 def run_suite(python, repo, lane, extra):
-    """(wall seconds, {test id: seconds}, outcome counts, load before, load after)."""
+    """(argv, wall seconds, {test id: seconds}, outcome counts, load before, load after, exit status)."""
     with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "junit.xml"
-        argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-                *LANES[lane], *extra]
+        report = Path(tmp) / "durations.jsonl"
+        argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "suite_durations", *LANES[lane], *extra]
+        env = {**os.environ, "SUITE_DURATIONS": str(report),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
         load = os.getloadavg()[0]
         start = time.perf_counter()
-        finished = subprocess.run(argv, cwd=repo, capture_output=True, text=True)
+        finished = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
         if not report.is_file():
-            sys.exit(f"pytest wrote no report (exit {finished.returncode}):\n{finished.stdout[-3000:]}")
-        tests, counts = parse_junit(report)
+            sys.exit(f"pytest wrote no durations (exit {finished.returncode}):\n{finished.stdout[-3000:]}")
+        tests, counts = read_durations(report)
     return argv, wall, tests, counts, load, os.getloadavg()[0], finished.returncode
 
 
-def parse_junit(path):
+def read_durations(path):
     """Each test's seconds by its pytest id (``tests/test_x.py::test_y[case]``), and the counts
-    of passed, failed (failures and errors) and skipped tests."""
-    tests, counts = {}, {"passed": 0, "failed": 0, "skipped": 0}
-    for case in ElementTree.parse(path).iter("testcase"):
-        module = case.get("classname", "").replace(".", "/")
-        name = f"{module}.py::{case.get('name')}" if module else case.get("name")
-        tests[name] = tests.get(name, 0.0) + float(case.get("time", 0))
-        outcome = {child.tag for child in case}
-        if outcome & {"failure", "error"}:
-            counts["failed"] += 1
-        elif "skipped" in outcome:
-            counts["skipped"] += 1
-        else:
-            counts["passed"] += 1
+    of passed, failed and skipped tests, with the failed tests' ids."""
+    tests, counts = {}, {"passed": 0, "failed": 0, "skipped": 0, "failures": []}
+    for line in path.read_text().splitlines():
+        test = json.loads(line)
+        tests[test["test"]] = test["seconds"]
+        counts[test["outcome"]] += 1
+        if test["outcome"] == "failed":
+            counts["failures"].append(test["test"])
     return tests, counts
 
 
@@ -85,7 +80,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", required=True, help="the name of this measurement in the JSON")
     parser.add_argument("--lane", choices=sorted(LANES), default="all")
-    parser.add_argument("--args", default="", help="more pytest arguments, e.g. '-p no:xdist' or '-n 2'")
+    parser.add_argument("--args", default="", help="more pytest arguments, e.g. '-n 0' (serial) or a test file")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose suite is timed")
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs pytest")
     parser.add_argument("--top", type=int, default=20, help="how many of the slowest tests to list")
@@ -99,7 +94,7 @@ def main(argv=None):
                             text=True).stdout.strip()
     saved = json.loads(args.out.read_text()) if args.out.is_file() else {"runs": {}}
     saved["runs"][args.label] = {
-        "command": " ".join(a for a in command[1:] if not a.startswith("--junitxml")), "lane": args.lane, "commit": commit, "exit_status": status,
+        "command": " ".join(command[1:]).replace(" -p suite_durations", ""), "lane": args.lane, "commit": commit, "exit_status": status,
         "wall": wall, "tests_seconds": sum(tests.values()), **counts, "load": [load_before, load_after],
         "machine": {k: v for k, v in machine.items() if k != "load_average"},
         "slowest_tests": slowest(tests, args.top), "slowest_files": slowest(by_file(tests), args.top),
@@ -109,6 +104,8 @@ def main(argv=None):
     print(table(saved))
     print(f"\nslowest tests of '{args.label}':")
     print(format_table(["s", "test"], [[f"{s:.1f}", name] for name, s in slowest(tests, args.top)]))
+    if counts["failures"]:
+        print("\nfailed: " + ", ".join(counts["failures"]))
     print(f"\nwrote {args.out}")
     return 0 if status == 0 else 1
 

@@ -23,7 +23,9 @@ def run(out, *, data=None, resume=False, quiet=True, tensorboard=None, **setting
     """Run the comparison into the directory ``out`` and return its results.
 
     ``settings`` are the fields of ``CompareConfig`` (``dataset``, ``model``,
-    ``optimizers``, ``epochs``, ``batch_size`` (``None`` for full batch),
+    ``optimizers`` (registry names, and optimizer classes defined in a .py file: a
+    student's ``Adam`` runs as ``student-adam`` beside ours, see
+    ``optimizers.registry.user_name``), ``epochs``, ``batch_size`` (``None`` for full batch),
     ``seeds``, ``lr`` {name: value}, ``tune_lr``, ``schedule``, ``clip_norm``,
     ``train_precision``, ``device``, ``precisions``, ``workers``, ``spread_from``, ...), with the command's
     defaults. ``resume=True`` continues an interrupted comparison in ``out``
@@ -40,7 +42,10 @@ def run(out, *, data=None, resume=False, quiet=True, tensorboard=None, **setting
                         f"(known: {', '.join(CompareConfig.__dataclass_fields__)})")
     if callable(settings.get("model")):
         settings["model"] = models.reference(settings["model"])
-    for key in ("optimizers", "seeds", "precisions"):
+    if "optimizers" in settings:
+        settings["optimizers"], settings["optimizer_files"] = _names_and_files(
+            settings["optimizers"], settings.get("optimizer_files", {}))
+    for key in ("seeds", "precisions"):
         if key in settings:
             settings[key] = tuple(settings[key])
     if data is not None:
@@ -51,3 +56,18 @@ def run(out, *, data=None, resume=False, quiet=True, tensorboard=None, **setting
         settings["dataset"] = data.name
     return run_compare(CompareConfig(**settings), out, resume=resume, quiet=quiet, data=data,
                        tensorboard=tensorboard)
+
+
+def _names_and_files(items, files):
+    """Registry names as they are; each class replaced by the name it runs under, its file
+    recorded (``{name: "FILE.py:Class"}``) for the worker processes and ``--resume``."""
+    from descentlab.optimizers import registry
+
+    names, files = [], dict(files)
+    for item in items:
+        if isinstance(item, type):
+            reference = registry.class_reference(item)
+            item = registry.register_file(reference)
+            files[item] = reference
+        names.append(item)
+    return tuple(names), files

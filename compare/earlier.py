@@ -4,7 +4,8 @@ seeds of its own judged together with the seeds an earlier comparison trained.
 One seed cannot rank optimizers: McNemar's test on its two networks says
 nothing about how much a result moves from seed to seed (``stats``). When an
 earlier comparison of the *same setting* (dataset, model and its options,
-epochs, batch size, learning rates, schedule, clipping, training precision)
+the user's optimizer files, epochs, batch size, learning rates, schedule,
+clipping, training precision)
 trained other seeds, its runs and this comparison's are draws of the same
 experiment, and the sound test pools them: the paired t-test over every seed,
 earlier and new (k + 1 seeds, k degrees of freedom). Its verdict is exactly
@@ -29,8 +30,8 @@ from descentlab.train import precision
 
 # The settings that decide what a run trains: two comparisons agreeing on all of them
 # (and on the training precision they resolved to) train draws of the same experiment.
-SETTING = ("dataset", "model", "model_kwargs", "epochs", "batch_size", "lr", "schedule", "schedule_kwargs",
-           "clip_norm")
+SETTING = ("dataset", "model", "model_kwargs", "optimizer_files", "epochs", "batch_size", "lr", "schedule",
+           "schedule_kwargs", "clip_norm")
 
 
 def check(config):

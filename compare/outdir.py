@@ -28,6 +28,7 @@ from descentlab.train.run import validate
 
 def check(config):
     """Everything that can be wrong with the settings, before any training."""
+    config.register_files()
     for name in config.names:
         optimizers.info(name)
     for name in config.lr:

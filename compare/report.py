@@ -104,7 +104,7 @@ def torch_table(results):
             # one seed: a network within test-set noise of the best's, not a tie of optimizers
             tied = (" (within noise)" if r["optimizer"] in verdict.get("one_seed", ())
                     else "" if one_seed_only(verdict) else " (tied)")
-        lines.append(f"| {r['rank']} | {r['optimizer']}{tied} | {_num(r['lr'], '.3g')} | "
+        lines.append(f"| {r['rank']} | {shown(results, r['optimizer'])}{tied} | {_num(r['lr'], '.3g')} | "
                      f"{_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | {_ci(r)} | "
                      f"{format_p(r['p_vs_best'])} | {_pm(r['test_loss_mean'], r['test_loss_std'])} | "
                      f"{_num(r['best_epoch'], '.1f')} | {_num(r['epochs_to_target'], '.1f')} | "
@@ -131,6 +131,18 @@ def significance_note(results):
     return text + f" *95 % interval*: of the mean test accuracy, {ci}. Equal accuracies share a rank."
 
 
+def shown(results, name):
+    """An optimizer's name in the tables, marked when it is the user's own class."""
+    return f"{name} (yours)" if name in results.get("optimizer_files", {}) else name
+
+
+def yours_note(results):
+    """Which optimizers are the user's, and the file and class each came from."""
+    files = results.get("optimizer_files") or {}
+    return "".join(f"*{name} (yours)* is `{reference.rpartition(':')[2]}` from `{reference.rpartition(':')[0]}`. "
+                   for name, reference in files.items()).strip()
+
+
 def openvino_section(results):
     """Accuracy per precision, with the difference from PyTorch and whether it is within noise,
     the precision each column really computed in, and which runs needed INT8 accuracy control."""
@@ -144,7 +156,8 @@ def openvino_section(results):
              "|---|---|" + "---|" * len(precisions) + "---:|" * len(versus)]
     for r in results["summary"]:
         cells = [_deployed_cell(r["openvino"][p]) for p in precisions]
-        line = f"| {r['optimizer']} | {_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | " + " | ".join(cells)
+        line = (f"| {shown(results, r['optimizer'])} | {_pm(r['test_accuracy_mean'], r['test_accuracy_std'])} | "
+                + " | ".join(cells))
         for p in versus:
             diff = r["openvino"][p]["vs_fp32"]
             within = diff["within_noise"]
@@ -250,6 +263,7 @@ def render(results, figures):
         f"trained in {_trained_in(results.get('train_precision', 'fp32'))}; "
         f"OpenVINO device {results['device']}. Generated {datetime.datetime.now():%Y-%m-%d %H:%M}.",
         headline(results),
+        *([yours_note(results)] if results.get("optimizer_files") else []),
         "## PyTorch: test accuracy (mean ± std over seeds)",
         torch_table(results),
         significance_note(results),

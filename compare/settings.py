@@ -16,6 +16,7 @@ class CompareConfig:
     model: str = "mlp"
     model_kwargs: dict = field(default_factory=dict)
     optimizers: tuple = ()               # () = every registry entry
+    optimizer_files: dict = field(default_factory=dict)   # name -> "FILE.py:Class", a user's optimizer
     epochs: int = 15
     batch_size: int = 32                 # None: full batch
     seeds: tuple = (0, 1, 2)
@@ -35,6 +36,13 @@ class CompareConfig:
     target_accuracy: float = None        # None: chosen from the results (see report)
     spread_from: str = None              # an earlier comparison of the same setting whose seeds are pooled (earlier.py)
 
+    def register_files(self):
+        """Make the user's optimizer classes known in this process (``optimizers.registry.register_file``)."""
+        from descentlab.optimizers import registry
+
+        for name, reference in self.optimizer_files.items():
+            registry.register_file(reference, name=name)
+
     @property
     def names(self):
         from descentlab import optimizers
@@ -45,8 +53,10 @@ class CompareConfig:
         from descentlab.train.hparams import training_hparams
         from descentlab.train.run import RunConfig
 
+        self.register_files()
         hparams = training_hparams(name, {"lr": lr} if lr is not None else None)
         return RunConfig(dataset=self.dataset, model=self.model, optimizer=name, hparams=hparams,
+                         optimizer_file=self.optimizer_files.get(name),
                          epochs=epochs or self.epochs, batch_size=self.batch_size, seed=seed,
                          model_kwargs=dict(self.model_kwargs), schedule=self.schedule,
                          schedule_kwargs=dict(self.schedule_kwargs), clip_norm=self.clip_norm,

@@ -41,6 +41,7 @@ def summarise(config, records, tuning=None):
 
     return {
         "dataset": config.dataset, "model": config.model, "model_kwargs": config.model_kwargs,
+        "optimizer_files": dict(config.optimizer_files),
         "device": config.device, "epochs": config.epochs,
         "batch_size": "full" if config.batch_size is None else config.batch_size,
         "seeds": list(config.seeds), "spread_from": config.spread_from,

@@ -3,7 +3,7 @@
 ``ov.save_model`` compresses weights to FP16 unless told not to (logits then
 differ from PyTorch by up to 2.2e-3), so the FP32 baseline is saved with ``compress_to_fp16=False`` and
 its constants are read back to prove they are f32. Both IRs are compiled with
-``INFERENCE_PRECISION_HINT=f32``: this CPU advertises BF16 and the plugin would
+``INFERENCE_PRECISION_HINT=f32``: on a CPU that advertises BF16 the plugin would
 otherwise compute in bf16, so the measured delta would be the runtime's, not
 the file's.
 """

@@ -1,41 +1,35 @@
-"""The lab exercises, their checks, and how a check runs an implementation.
+"""The lab exercises: what each one is, our solution, its checks and its known mistakes.
 
 An exercise names the symbol its file defines (a class or a function), our
 implementation that is the instructor's solution (``descentlab.optimizers``,
-``.schedules``, ``.clipping``), its checks and its known mistakes
-(``descentlab.labs.mistakes``). A check is a fixed or seeded input, several
-steps long so that state handling counts; ``run(exercise, impl, check)``
-applies any implementation of the exercise to it, in float64, and returns the
-numbers to compare as one flat list:
+``.schedules``, ``.clipping``), its checks (``descentlab.labs.runs`` runs
+them), its hidden checks (more steps, other hyperparameters and seeds: the
+Gradescope autograder runs them, ``lab check`` does not) and its known
+mistakes (``descentlab.labs.mistakes``). Only the grader's own process
+imports this module: it holds the answers.
 
-* optimizers: the parameters' displacement w_t - w_0 after every step (the
-  gradients are written into the same ``.grad`` tensors each step, as
-  ``backward()`` does after ``zero_grad(set_to_none=False)``);
-* the schedule: every param group's learning rate at every epoch;
-* clipping: the norm it returns, then every clipped gradient.
-
-The same code runs in the grader's process (our implementations and the
-mistakes) and in the sandbox (the student's), so both see identical inputs.
+A check passes when the relative error max|student - ours| / max|ours| is at
+most its tolerance: the exercise's (1e-10 in float64), or, where larger, the
+float64 rounding of the numbers the update combines. An optimizer's output
+is the displacement w_t - w_0, but the update rounds w_t itself, |w| ~ 1,
+once or twice a step: with tiny gradients any correct order of the
+operations differs from ours by ~1e-16 |w| a step, which can be above 1e-10
+of a displacement of 1e-6. ``tolerance(exercise, reference)`` allows
+``ROUNDING`` machine epsilons per step of |w| for that, and nothing more.
 """
 
 import dataclasses
-
-import torch
 
 from descentlab import optimizers
 from descentlab.optimizers import clipping, schedules
 
 from . import mistakes
+from .runs import Check
 
-
-@dataclasses.dataclass(frozen=True)
-class Check:
-    name: str
-    hparams: dict = dataclasses.field(default_factory=dict)
-    steps: int = 5
-    seed: int = 0
-    scale: float = 1.0       # of the random gradients
-    fixed: tuple = None      # hand-picked input, read by the exercise's runner
+# float64's machine epsilon, and how many of them a step's rounding of |w| may cost
+# (two implementations, each rounding w once or twice a step, with a margin of two).
+EPSILON = 2.0 ** -52
+ROUNDING = 8 * EPSILON
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,93 +37,23 @@ class Exercise:
     name: str                # the file name without .py, and the EXERCISE of ``lab check``
     title: str
     symbol: str              # the class or function the student's file defines
-    kind: str                # "optimizer", "schedule" or "clipping"
+    kind: str                # "optimizer", "schedule" or "clipping" (``runs.RUNNERS``)
     reference: object
     checks: tuple
+    hidden: tuple            # the autograder's extra checks
     mistakes: tuple
     tolerance: float = 1e-10  # on the relative error (float64 throughout)
 
 
-def _random(generator, shape, scale=1.0):
-    return torch.randn(shape, generator=generator, dtype=torch.float64) * scale
+def tolerance(exercise, reference):
+    """The tolerance of one check, given our ``runs.Outcome`` on it."""
+    largest = max((abs(v) for v in reference.values), default=0.0)
+    rounding = ROUNDING * max(reference.scale, default=0.0) / largest if largest else 0.0
+    return max(exercise.tolerance, rounding)
 
 
-def _optimizer_inputs(check):
-    """(initial parameters, gradients of every step): one hand-picked step, or a
-    vector and a 2x3 matrix with seeded gradients whose first coordinate is a
-    sparse feature (zero gradient every other step)."""
-    if check.fixed:
-        w0, g = check.fixed
-        return [torch.tensor(w0, dtype=torch.float64)], [[torch.tensor(g, dtype=torch.float64)]]
-    generator = torch.Generator().manual_seed(check.seed)
-    params = [_random(generator, (3,)), _random(generator, (2, 3))]
-    steps = []
-    for t in range(check.steps):
-        grads = [_random(generator, p.shape, check.scale) for p in params]
-        if t % 2:
-            grads[0][0] = 0.0
-        steps.append(grads)
-    return params, steps
-
-
-def run_optimizer(impl, check):
-    initial, steps = _optimizer_inputs(check)
-    params = [w.clone().requires_grad_(True) for w in initial]
-    for p in params:
-        p.grad = torch.zeros_like(p)
-    optimizer = impl(params, **check.hparams)
-    out = []
-    for grads in steps:
-        for p, g in zip(params, grads):
-            p.grad.copy_(g)
-        optimizer.step()
-        out.extend(float(x) for p, w0 in zip(params, initial) for x in (p.detach() - w0).flatten())
-    return out
-
-
-def run_schedule(impl, check):
-    """Two param groups (lr 0.1 and 0.02) under the schedule, one step() per epoch."""
-    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in (0.1, 0.02)]
-    optimizer = torch.optim.SGD(groups)
-    schedule = impl(optimizer, **check.hparams)
-    out = []
-    for _ in range(check.steps):
-        out.extend(float(group["lr"]) for group in optimizer.param_groups)
-        optimizer.step()   # no gradients, so no change: only keeps torch's call-order check quiet
-        schedule.step()
-    return out
-
-
-def _clipping_inputs(check):
-    if check.fixed:
-        return [None if g is None else torch.tensor(g, dtype=torch.float64) for g in check.fixed]
-    generator = torch.Generator().manual_seed(check.seed)
-    return [_random(generator, shape, check.scale) for shape in ((4,), (3, 2), (5,))]
-
-
-def run_clipping(impl, check):
-    params = []
-    for g in _clipping_inputs(check):
-        p = torch.zeros(g.shape if g is not None else (2,), dtype=torch.float64, requires_grad=True)
-        p.grad = g
-        params.append(p)
-    norm = impl(params, **check.hparams)
-    if not isinstance(norm, (float, int, torch.Tensor)) or isinstance(norm, bool):
-        raise TypeError(f"clip_grad_norm returned {norm!r}: return the norm before clipping, a float")
-    return [float(norm)] + [float(x) for p in params if p.grad is not None for x in p.grad.flatten()]
-
-
-RUNNERS = {"optimizer": run_optimizer, "schedule": run_schedule, "clipping": run_clipping}
-
-
-def run(exercise, impl, check):
-    """The numbers ``impl`` produces on ``check``, in float64."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        return RUNNERS[exercise.kind](impl, check)
-    finally:
-        torch.set_default_dtype(previous)
+def _listed(hparams):
+    return ", ".join(f"{k}={v}" for k, v in hparams.items())
 
 
 def _optimizer_checks(other_hparams):
@@ -137,34 +61,48 @@ def _optimizer_checks(other_hparams):
         Check("one step from a hand-picked point", steps=1,
               fixed=([1.0, -2.0, 0.5], [0.1, -0.3, 2.0])),
         Check("5 steps, seeded random gradients, a vector and a matrix", seed=1),
-        Check(f"5 steps, {', '.join(f'{k}={v}' for k, v in other_hparams.items())}",
-              hparams=other_hparams, seed=2),
+        Check(f"5 steps, {_listed(other_hparams)}", hparams=other_hparams, seed=2),
         Check("5 steps, tiny gradients (1e-4)", seed=3, scale=1e-4),
     )
 
 
-def _exercise(name, title, symbol, reference, other_hparams, known):
-    return Exercise(name, title, symbol, "optimizer", reference, _optimizer_checks(other_hparams), known)
+def _hidden_optimizer_checks(hidden_hparams):
+    return (
+        Check("hidden: 25 steps, seed 11", steps=25, seed=11, hidden=True),
+        Check(f"hidden: 12 steps, {_listed(hidden_hparams)}", hparams=hidden_hparams, steps=12, seed=12,
+              hidden=True),
+        Check("hidden: 12 steps, large gradients (1e3)", steps=12, seed=13, scale=1e3, hidden=True),
+    )
+
+
+def _exercise(name, title, symbol, reference, other_hparams, hidden_hparams, known):
+    return Exercise(name, title, symbol, "optimizer", reference, _optimizer_checks(other_hparams),
+                    _hidden_optimizer_checks(hidden_hparams), known)
 
 
 EXERCISES = {exercise.name: exercise for exercise in (
     _exercise("momentum", "gradient descent with momentum", "Momentum", optimizers.Momentum,
-              dict(lr=0.05, momentum=0.5), mistakes.MOMENTUM),
+              dict(lr=0.05, momentum=0.5), dict(lr=0.02, momentum=0.95), mistakes.MOMENTUM),
     _exercise("nesterov", "Nesterov accelerated gradient", "Nesterov", optimizers.Nesterov,
-              dict(lr=0.05, momentum=0.5), mistakes.NESTEROV),
+              dict(lr=0.05, momentum=0.5), dict(lr=0.02, momentum=0.95), mistakes.NESTEROV),
     _exercise("adagrad", "Adagrad", "Adagrad", optimizers.Adagrad,
-              dict(lr=0.5, eps=1e-3), mistakes.ADAGRAD),
+              dict(lr=0.5, eps=1e-3), dict(lr=0.05, eps=1e-6), mistakes.ADAGRAD),
     _exercise("rmsprop", "RMSProp", "RMSprop", optimizers.RMSprop,
-              dict(lr=0.05, alpha=0.8, eps=1e-3), mistakes.RMSPROP),
+              dict(lr=0.05, alpha=0.8, eps=1e-3), dict(lr=0.01, alpha=0.95, eps=1e-6), mistakes.RMSPROP),
     _exercise("adam", "Adam with bias correction", "Adam", optimizers.Adam,
-              dict(lr=0.1, betas=(0.8, 0.9), eps=1e-3), mistakes.ADAM),
+              dict(lr=0.1, betas=(0.8, 0.9), eps=1e-3), dict(lr=0.003, betas=(0.95, 0.99), eps=1e-6),
+              mistakes.ADAM),
     _exercise("diffgrad", "diffGrad", "DiffGrad", optimizers.DiffGrad,
-              dict(lr=0.1, betas=(0.8, 0.9), eps=1e-3), mistakes.DIFFGRAD),
+              dict(lr=0.1, betas=(0.8, 0.9), eps=1e-3), dict(lr=0.003, betas=(0.95, 0.99), eps=1e-6),
+              mistakes.DIFFGRAD),
     Exercise("step_decay", "step decay of the learning rate", "StepDecay", "schedule",
              schedules.StepDecay, (
                  Check("12 epochs, the defaults (K=5, gamma=0.5)", steps=12),
                  Check("10 epochs, K=3, gamma=0.1", dict(step_size=3, gamma=0.1), steps=10),
                  Check("4 epochs, K=1, gamma=0.9", dict(step_size=1, gamma=0.9), steps=4),
+             ), (
+                 Check("hidden: 30 epochs, K=7, gamma=0.3", dict(step_size=7, gamma=0.3), steps=30, hidden=True),
+                 Check("hidden: 20 epochs, K=4, gamma=0.25", dict(step_size=4, gamma=0.25), steps=20, hidden=True),
              ), mistakes.STEP_DECAY),
     # The 1e-6 of torch's formula moves a clipped gradient by ~1e-6 / norm: a
     # student who leaves it out has understood clipping, so it is tolerated.
@@ -177,6 +115,12 @@ EXERCISES = {exercise.name: exercise for exercise in (
                  Check("three seeded random gradients, max_norm 2.5", dict(max_norm=2.5), seed=4),
                  Check("a parameter without a gradient is skipped", dict(max_norm=2.0),
                        fixed=([6.0, 8.0], None, [[0.0, 3.0]])),
+             ), (
+                 Check("hidden: seeded gradients, max_norm 0.1", dict(max_norm=0.1), seed=14, hidden=True),
+                 Check("hidden: large gradients (1e3), max_norm 5", dict(max_norm=5.0), seed=15, scale=1e3,
+                       hidden=True),
+                 Check("hidden: small gradients (1e-3), max_norm 1: left alone", dict(max_norm=1.0), seed=16,
+                       scale=1e-3, hidden=True),
              ), mistakes.CLIPPING, tolerance=1e-6),
 )}
 

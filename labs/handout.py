@@ -1,6 +1,7 @@
 """Hand out a lab: the exercise stubs, their README and the notebooks, copied into a folder."""
 
 import importlib.resources
+import json
 from pathlib import Path
 
 from descentlab.errors import UserError
@@ -17,10 +18,25 @@ def stub_files():
 
 
 def notebook_files():
-    """The lab notebooks (``notebooks/<name>.ipynb`` -> text), committed without outputs."""
+    """The lab notebooks (``notebooks/<name>.ipynb`` -> text), committed without outputs;
+    ``UserError`` if one is not a notebook (a bad edit), before anything is written."""
     folder = importlib.resources.files("descentlab.labs").joinpath("notebooks")
-    return {f"notebooks/{item.name}": item.read_text() for item in sorted(folder.iterdir(), key=lambda i: i.name)
-            if item.name.endswith(".ipynb")}
+    files = {f"notebooks/{item.name}": item.read_text() for item in sorted(folder.iterdir(), key=lambda i: i.name)
+             if item.name.endswith(".ipynb")}
+    for name, text in files.items():
+        check_notebook(name, text)
+    return files
+
+
+def check_notebook(name, text):
+    """``UserError`` in one line unless ``text`` is a notebook's JSON (an object with cells)."""
+    try:
+        cells = json.loads(text).get("cells")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        where = f" ({exc.msg} at line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UserError(f"{name} is not a valid notebook{where}: restore it from the descentlab package") from None
+    if not isinstance(cells, list):
+        raise UserError(f"{name} is not a valid notebook (no list of cells): restore it from the descentlab package")
 
 
 def new_lab(directory):

@@ -106,8 +106,8 @@ def stability_bound(lambda_max):
 
 
 def condition(eigs, relative_zero=1e-10):
-    """``(kappa, kappa_nonzero, null_directions)``: λ_max/λ_min (inf unless λ_min > 0), and the
-    same over the eigenvalues above ``relative_zero``·λ_max, with how many were left out
+    """``(kappa, kappa_nonzero, left_out)``: λ_max/λ_min (inf unless λ_min > 0), and the
+    same over the eigenvalues above ``relative_zero``·λ_max, with how many (zero or negative) were left out
     (softmax regression's Hessian is singular: adding one vector to every class leaves the loss)."""
     lmax, lmin = float(eigs[-1]), float(eigs[0])
     kappa = lmax / lmin if lmin > 0 else math.inf
@@ -116,23 +116,96 @@ def condition(eigs, relative_zero=1e-10):
     return kappa, kappa_nonzero, int(len(eigs) - len(kept))
 
 
-def curvature(f, theta, exact_limit=EXACT_LIMIT):
-    """Everything this module measures at ``theta``, as a dict."""
+def curvature(f, theta, exact_limit=EXACT_LIMIT, known_null=None):
+    """Everything this module measures at ``theta``, as a dict.
+
+    ``curvature_along_g`` is gᵀHg/gᵀg = 1/α*: it lies between λ_min and λ_max,
+    so α* can exceed 2/λ_max — α* is the best step along g, 2/λ_max bounds a
+    fixed step in the steepest direction. ``known_null`` ({name: [k, n]
+    vectors}, see ``known_null_directions``) names where the null directions
+    come from: each family's rank among the vectors H really sends to 0.
+    """
     g = torch.func.grad(f)(theta)
     lam_power, used = power_iteration(f, theta)
+    alpha = optimal_step(g, hvp(f, theta, g))
     result = {"parameters": theta.numel(), "loss": float(f(theta)), "gradient_norm": float(g.norm()),
               "lambda_max_power": lam_power, "power_iterations": used,
-              "alpha_star": optimal_step(g, hvp(f, theta, g))}
+              "alpha_star": alpha, "curvature_along_g": 1 / alpha if alpha > 0 else math.inf}
     if theta.numel() <= exact_limit:
-        eigs = eigenvalues(exact_hessian(f, theta))
+        h = exact_hessian(f, theta)
+        eigs = eigenvalues(h)
         kappa, kappa_nonzero, null = condition(eigs)
+        negative = int((eigs < -1e-10 * eigs[-1]).sum())
         result.update(method="exact", lambda_max=float(eigs[-1]), lambda_min=float(eigs[0]),
-                      kappa=kappa, kappa_nonzero=kappa_nonzero, null_directions=null)
+                      kappa=kappa, kappa_nonzero=kappa_nonzero, null_directions=null - negative,
+                      negative_directions=negative,
+                      null_explained=explain_null(h, float(eigs[-1]), known_null or {}))
     else:
         result.update(method="power iteration", lambda_max=lam_power, lambda_min=None,
-                      kappa=None, kappa_nonzero=None, null_directions=None)
+                      kappa=None, kappa_nonzero=None, null_directions=None, negative_directions=None,
+                      null_explained=None)
     result["lr_bound"] = stability_bound(result["lambda_max"])
     return result
+
+
+def explain_null(h, lambda_max, families, relative_zero=1e-10):
+    """``{family: rank}`` of each family's vectors that H sends to (numerically) 0, and
+    ``"together"``: the rank of all of them (families may share directions)."""
+    kept, explained = [], {}
+    for name, vectors in families.items():
+        null = vectors[(vectors @ h).norm(dim=1) <= relative_zero * lambda_max * vectors.norm(dim=1)]
+        explained[name] = int(torch.linalg.matrix_rank(null)) if len(null) else 0
+        kept.append(null)
+    together = torch.cat(kept) if kept else torch.zeros(0)
+    explained["together"] = int(torch.linalg.matrix_rank(together)) if len(together) else 0
+    return explained
+
+
+def known_null_directions(model, x, classification):
+    """Directions a softmax classifier's loss cannot see, as flat parameter vectors:
+
+    * ``softmax shift``: adding the same vector to every class's row of the last
+      linear layer (and the same number to every class's bias) adds the same
+      number to every logit, which the softmax ignores — in_features + 1 directions;
+    * inputs with the same value c in every example (digits' always-blank pixels,
+      c = −0.81 after normalisation): in the first linear layer, adding 1 to the
+      weight of such an input and −c to the bias changes no output —
+      out_features directions per input.
+    """
+    offsets, size = {}, 0
+    for p in model.parameters():
+        offsets[id(p)] = size
+        size += p.numel()
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    families = {}
+
+    def index(param, *where):
+        return offsets[id(param)] + int(torch.arange(param.numel()).view(param.shape)[where])
+
+    def vector(entries):
+        v = torch.zeros(size, dtype=torch.float64)
+        for i, value in entries:
+            v[i] += value
+        return v
+
+    if classification and linears and linears[-1].bias is not None:
+        last = linears[-1]
+        classes = range(last.out_features)
+        families["softmax shift (one vector added to every class's weights: the softmax ignores it)"] = torch.stack(
+            [vector([(index(last.weight, c, j), 1.0) for c in classes]) for j in range(last.in_features)]
+            + [vector([(index(last.bias, c), 1.0) for c in classes])])
+    first = linears[0] if linears and next(model.parameters()) is linears[0].weight else None
+    if first is not None:
+        flat = x.reshape(len(x), -1).to(torch.float64)
+        constant = torch.nonzero((flat == flat[0]).all(0)).reshape(-1).tolist()
+        usable = [j for j in constant if first.bias is not None or flat[0, j] == 0]
+        if usable:
+            families[f"the {len(usable)} inputs equal in every example (blank pixels: their weights "
+                     "do the bias's job)"] = torch.stack(
+                [vector([(index(first.weight, k, j), 1.0)]
+                        + ([(index(first.bias, k), -float(flat[0, j]))] if first.bias is not None else []))
+                 for j in usable for k in range(first.out_features)])
+    return families
 
 
 def model_curvature(dataset, model, checkpoint=None, samples=2048, data_dir=None, seed=0):
@@ -157,5 +230,6 @@ def model_curvature(dataset, model, checkpoint=None, samples=2048, data_dir=None
     if data.task == "regression":
         y = y.to(torch.float64)
     theta, f = flat_loss(net, lambda out: objective.loss(data.task, out, y), x)
+    known = known_null_directions(net, x, data.task == "classification") if theta.numel() <= EXACT_LIMIT else {}
     return {"dataset": dataset, "model": model, "checkpoint": str(checkpoint) if checkpoint else None,
-            "samples": len(x), **curvature(f, theta)}
+            "samples": len(x), **curvature(f, theta, known_null=known)}

@@ -22,6 +22,17 @@ nearby guess to machine precision (``Landscape.minima``).
 For the two neuron surfaces the coordinates are (w, b), and the loss is the
 lecture's ½ Σ (y − f(x))², summed over the points as in its code (0.073 at
 w = 0.5, b = 0, as on the slide).
+
+Each landscape also carries default learning rates per optimizer family
+(``Landscape.lrs``, read by ``lab trajectories`` when no ``--lr`` is given):
+the registry's defaults are made for networks, and on these surfaces they
+diverge at once (momentum's 1e-2 on Rosenbrock, whose curvature reaches 1700
+at the default start) or barely move. Each was chosen from a sweep of 1e-4 to
+3 over 200 steps from the default start: the largest rate at which no member
+of the family diverges that reaches the minimum fastest, except where the
+lecture's point is the failure (the cliff's jump at η = 0.1, lecture 003;
+RAdam's first step off Rosenbrock, lecture 004) or the lecture gives the rate
+(η = 1 on the neuron, lecture 002 Module 5.4).
 """
 
 import dataclasses
@@ -44,6 +55,17 @@ class Landscape:
     minima: tuple = ()         # ((x, y), ...), empty when there is none (saddle)
     labels: tuple = ("x", "y")
     lecture: str = ""
+    lrs: dict = dataclasses.field(default_factory=dict)   # optimizer family -> default lr here
+
+    def default_lr(self, optimizer):
+        """The learning rate ``optimizer`` (a registry name) starts with here, or None (the
+        registry's default): the family's entry of ``lrs``; adadelta and rprop keep theirs (their
+        lr scales a step they adapt themselves), line search has none."""
+        from descentlab import optimizers
+
+        if optimizer in OWN_LR:
+            return None
+        return self.lrs.get(optimizers.info(optimizer).family)
 
     def loss(self, point):
         """f at a tensor ``point`` of shape [2]."""
@@ -87,6 +109,13 @@ class Landscape:
         return x, y
 
 
+OWN_LR = ("adadelta", "rprop", "linesearch")
+
+
+def _lrs(sgd, adaptive, adam, recent):
+    return {"sgd": sgd, "adaptive": adaptive, "adam": adam, "recent": recent}
+
+
 def _as_tensor(point):
     if isinstance(point, torch.Tensor):
         return point.to(torch.float64)
@@ -124,7 +153,8 @@ def quadratic(kappa=10.0, angle=0.0, name=None):
     return Landscape(name or f"quadratic(kappa={kappa:g}, angle={angle:g})",
                      f"1/2 (x^2/{kappa:g} + y^2){rotated}", f, (-3.0, 3.0), (-3.0, 3.0),
                      (-2.5, 2.0) if not angle else (-2.5, -0.5), minima=((0.0, 0.0),),
-                     lecture="lecture 003 (condition number); lecture 002 Module 5.4 (ravine)")
+                     lecture="lecture 003 (condition number); lecture 002 Module 5.4 (ravine)",
+                     lrs=_lrs(0.3, 0.1, 0.1, 0.1))
 
 
 def quadratic_matrix(kappa, angle=0.0):
@@ -188,7 +218,8 @@ def _neuron():
     return Landscape("neuron", "1/2 sum_i (sigmoid(w x_i + b) - y_i)^2 on (0.5, 0.2), (2.5, 0.9)",
                      neuron_loss(x, y), (-6.0, 6.0), (-6.0, 6.0), (-2.0, -2.0),
                      minima=((w, l1 - x1 * w),), labels=("w", "b"),
-                     lecture="lecture 002 Modules 5.1-5.5 (the sigmoid neuron's error surface)")
+                     lecture="lecture 002 Modules 5.1-5.5 (the sigmoid neuron's error surface)",
+                     lrs=_lrs(1.0, 0.3, 0.1, 0.3))
 
 
 def _sparse():
@@ -199,7 +230,8 @@ def _sparse():
     return Landscape("sparse", "1/2 sum_i (sigmoid(w x_i + b) - y_i)^2 on 100 points, 80% with x = 0",
                      f, (-2.0, 3.0), (-2.5, 2.5), (-1.5, -2.0),
                      minima=(newton_polish(f, (toys.SPARSE_W, toys.SPARSE_B)),), labels=("w", "b"),
-                     lecture="lecture 002 Module 5.9 (Adagrad on a sparse feature)")
+                     lecture="lecture 002 Module 5.9 (Adagrad on a sparse feature)",
+                     lrs=_lrs(0.01, 0.1, 0.1, 0.1))
 
 
 _HIMMELBLAU_MINIMA = ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126))
@@ -209,19 +241,22 @@ _BUILDERS = {
     "ravine": lambda: quadratic(25.0, 30.0, name="ravine"),
     "rosenbrock": lambda: Landscape("rosenbrock", "(1 - x)^2 + 100 (y - x^2)^2", rosenbrock,
                                     (-2.0, 2.0), (-1.0, 3.0), (-1.5, 2.5), minima=((1.0, 1.0),),
-                                    lecture="lecture 004 (recent optimizers)"),
+                                    lecture="lecture 004 (recent optimizers)",
+                                    lrs=_lrs(1e-3, 0.03, 0.1, 0.02)),
     "beale": lambda: Landscape("beale", "(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
                                beale, (-4.5, 4.5), (-4.5, 4.5), (1.0, 1.5), minima=((3.0, 0.5),),
-                               lecture="lecture 004 (recent optimizers)"),
+                               lecture="lecture 004 (recent optimizers)", lrs=_lrs(3e-3, 0.3, 0.01, 0.1)),
     "himmelblau": lambda: Landscape("himmelblau", "(x^2 + y - 11)^2 + (x + y^2 - 7)^2", himmelblau,
                                     (-5.0, 5.0), (-5.0, 5.0), (0.0, 0.0),
-                                    minima=tuple(newton_polish(himmelblau, m) for m in _HIMMELBLAU_MINIMA)),
+                                    minima=tuple(newton_polish(himmelblau, m) for m in _HIMMELBLAU_MINIMA),
+                                    lrs=_lrs(0.01, 0.1, 0.03, 0.03)),
     "saddle": lambda: Landscape("saddle", "x^2 - y^2", saddle, (-2.0, 2.0), (-2.0, 2.0), (-1.5, 1e-3),
-                                lecture="lecture 004 (saddle points)"),
+                                lecture="lecture 004 (saddle points)", lrs=_lrs(0.02, 0.02, 0.02, 0.02)),
     "cliff": lambda: Landscape("cliff", "1/2 (0.1 (x - 2)^2 + y^2) + 20 (1 - smoothstep(x; -0.1, 0.1))",
                                cliff, (-3.0, 3.0), (-2.0, 2.0), (-2.6, 1.0),
                                minima=((CLIFF_MINIMUM, 0.0),),
-                               lecture="lecture 003 (exploding gradients, clipping)"),
+                               lecture="lecture 003 (exploding gradients, clipping)",
+                               lrs=_lrs(0.1, 0.1, 0.1, 0.1)),
     "neuron": _neuron,
     "sparse": _sparse,
 }

@@ -15,8 +15,7 @@ import math
 
 import torch
 
-from descentlab.optimizers import Adagrad, Adam, LectureOptimizer, Momentum, RMSprop
-from descentlab.optimizers.schedules import ClosedForm
+from descentlab.optimizers import Adagrad, Adam, ClosedForm, LectureOptimizer, Momentum, RMSprop
 
 
 @dataclasses.dataclass(frozen=True)

@@ -45,13 +45,26 @@ def figure(ncols=2, width=5.2, height=4.4, title=None):
 def save(fig, path):
     """Write ``fig`` as a 256-colour PNG, atomically: a line plot needs no more
     colours, and the file is a third of the full-colour one."""
+    image = _image(fig)
+    io.atomic_write(path, lambda f: image.save(f, format="PNG", optimize=True))
+    return pathlib.Path(path).name
+
+
+def png(fig):
+    """``fig`` as PNG bytes, for a notebook to display without a file."""
+    import io as bytes_io
+
+    buffer = bytes_io.BytesIO()
+    _image(fig).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _image(fig):
     from PIL import Image
 
     fig.set_dpi(DPI)
     fig.canvas.draw()
-    image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB").quantize(256)
-    io.atomic_write(path, lambda f: image.save(f, format="PNG", optimize=True))
-    return pathlib.Path(path).name
+    return Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB").quantize(256)
 
 
 def draw_landscape(ax, landscape):
@@ -92,6 +105,15 @@ def draw_paths(ax, landscape, trajectories, legend=True):
         points = np.array(t.points)
         lines += ax.plot(points[:, 0], points[:, 1], label=_label(t),
                          markevery=max(1, len(points) // 12), alpha=0.9, **style(i))
+        if t.diverged or t.left_frame_at is not None:
+            exit_point = _exit_point(landscape, t.points)
+            ax.plot(*exit_point, marker="X", markersize=13, color=style(i)["color"], markeredgecolor="black",
+                    linestyle="none", zorder=6)
+            inward = [1 if v < (low + high) / 2 else -1 for v, (low, high) in
+                      zip(exit_point, (landscape.xlim, landscape.ylim))]
+            ax.annotate(f"step {t.steps}", exit_point, textcoords="offset points",
+                        xytext=(8 * inward[0], (8 + 11 * i) * inward[1]), fontsize=8, color=style(i)["color"],
+                        fontweight="bold", ha="left" if inward[0] > 0 else "right", zorder=6)
     if legend:
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
     return lines
@@ -99,10 +121,30 @@ def draw_paths(ax, landscape, trajectories, legend=True):
 
 def _label(trajectory):
     if trajectory.diverged:
-        return f"{trajectory.label}: diverged"
+        how = "left the frame" if trajectory.left_frame_at is not None else "became NaN/inf"
+        return f"{trajectory.label}: DIVERGED, {how} at step {trajectory.steps} (X)"
     if trajectory.left_frame_at is not None:
-        return f"{trajectory.label}: left at step {trajectory.left_frame_at}"
+        return f"{trajectory.label}: left at step {trajectory.left_frame_at} (X)"
     return trajectory.label
+
+
+def _exit_point(landscape, points):
+    """Where a path that stopped early leaves the picture: the last in-frame point moved along
+    its last step to the frame's edge (the last finite point if the step is not finite)."""
+    inside = [p for p in points if np.all(np.isfinite(p)) and landscape.contains(p)]
+    last = np.array(inside[-1] if inside else points[0], dtype=float)
+    beyond = np.array(points[-1], dtype=float)
+    if not np.all(np.isfinite(beyond)):
+        return tuple(last)
+    (x0, x1), (y0, y1) = landscape.xlim, landscape.ylim
+    step = beyond - last
+    fraction = 1.0
+    for value, low, high, d in ((last[0], x0, x1, step[0]), (last[1], y0, y1, step[1])):
+        if d > 0:
+            fraction = min(fraction, (high - value) / d)
+        elif d < 0:
+            fraction = min(fraction, (low - value) / d)
+    return tuple(last + max(fraction, 0.0) * step)
 
 
 def draw_losses(ax, landscape, trajectories):
@@ -137,6 +179,13 @@ def finish(ax, title, xlabel, ylabel, xscale="linear", yscale="linear", legend=T
     ax.grid(alpha=0.3)
     if legend:
         ax.legend(fontsize=8)
+
+
+def note(ax, text, x=0.03, y=0.03, ha="left", va="bottom"):
+    """A short boxed remark inside ``ax`` (at axes fraction ``x``, ``y``): why a measured
+    line leaves its guide line."""
+    ax.text(x, y, text, transform=ax.transAxes, fontsize=7.5, ha=ha, va=va, multialignment="left",
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6", "alpha": 0.9})
 
 
 def paths_figure(path, landscape, trajectories, title):

@@ -34,13 +34,15 @@ from descentlab.optimizers import clipping, schedules
 
 @dataclasses.dataclass(frozen=True)
 class Spec:
-    """One optimizer to run: its registry name and what changes from the defaults."""
-    optimizer: str
+    """One optimizer to run: a registry name, or any ``torch.optim.Optimizer`` class (a
+    student's), and what changes from its defaults."""
+    optimizer: object
     hparams: dict = dataclasses.field(default_factory=dict)
     label: str = None
     schedule: str = None
     schedule_hparams: dict = dataclasses.field(default_factory=dict)
     clip_norm: float = None
+    lr_source: str = None      # where hparams["lr"] came from, when not from the caller's code
 
     @property
     def name(self):
@@ -51,7 +53,21 @@ class Spec:
             extras.append(self.schedule)
         if self.clip_norm:
             extras.append(f"clip {self.clip_norm:g}")
-        return f"{self.optimizer} ({', '.join(extras)})" if extras else self.optimizer
+        return f"{self.optimizer_name} ({', '.join(extras)})" if extras else self.optimizer_name
+
+    @property
+    def optimizer_name(self):
+        return self.optimizer if isinstance(self.optimizer, str) else self.optimizer.__name__
+
+    def defaults(self):
+        if isinstance(self.optimizer, str):
+            return optimizers.defaults(self.optimizer)
+        return optimizers.registry.constructor_defaults(self.optimizer)
+
+    def create(self, params):
+        if isinstance(self.optimizer, str):
+            return optimizers.create(self.optimizer, params, **self.hparams)
+        return self.optimizer(params, **self.hparams)
 
 
 @dataclasses.dataclass
@@ -98,10 +114,10 @@ class Trajectory:
     def summary(self, landscape, tol):
         final = self.points[-1]
         return {
-            "label": self.label, "optimizer": self.spec.optimizer,
-            "hparams": {**optimizers.defaults(self.spec.optimizer), **self.spec.hparams},
+            "label": self.label, "optimizer": self.spec.optimizer_name,
+            "hparams": {**self.spec.defaults(), **self.spec.hparams},
             "schedule": self.spec.schedule, "schedule_hparams": self.spec.schedule_hparams,
-            "clip_norm": self.spec.clip_norm,
+            "clip_norm": self.spec.clip_norm, "lr_source": self.spec.lr_source,
             "steps": self.steps, "evaluations": self.evaluations,
             "final_point": list(final), "final_loss": self.losses[-1],
             "distance_to_minimum": landscape.distance_to_minimum(final) if _is_finite_point(final) else None,
@@ -118,7 +134,7 @@ def run_one(landscape, spec, start, steps):
     """Step ``spec``'s optimizer ``steps`` times from ``start``; a ``Trajectory``."""
     start = landscape.check_start(start)
     p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    optimizer = optimizers.create(spec.optimizer, [p], **spec.hparams)
+    optimizer = spec.create([p])
     schedule = schedules.create(spec.schedule, optimizer, **spec.schedule_hparams) if spec.schedule else None
     path = Trajectory(spec, [start], [float(landscape.loss(p.detach()))])
 
@@ -160,8 +176,10 @@ def run(landscape, specs, start=None, steps=100):
         return [run_one(landscape, spec, start, steps) for spec in specs]
 
 
-def specs_from(names, lrs=None):
-    """Specs for registry ``names`` with ``lrs`` ({name: lr}) overriding their default lr."""
+def specs_from(names, lrs=None, landscape=None):
+    """Specs for registry ``names``: the learning rate from ``lrs`` ({name: lr}), else the
+    ``landscape``'s default for the optimizer's family, else the registry's; each spec
+    records which (``lr_source``)."""
     lrs = dict(lrs or {})
     for name in names:
         optimizers.info(name)           # an unknown name fails here, before any work
@@ -169,7 +187,17 @@ def specs_from(names, lrs=None):
     if stray:
         raise ValueError(f"--lr given for {', '.join(stray)}, which is not among the optimizers "
                          f"({', '.join(names)})")
-    return [Spec(name, {"lr": lrs[name]} if name in lrs else {}) for name in names]
+    specs = []
+    for name in names:
+        default = landscape.default_lr(name) if landscape is not None else None
+        if name in lrs:
+            specs.append(Spec(name, {"lr": lrs[name]}, lr_source="--lr"))
+        elif default is not None:
+            family = optimizers.FAMILIES[optimizers.info(name).family]
+            specs.append(Spec(name, {"lr": default}, lr_source=f"{landscape.name}'s default for the {family}"))
+        else:
+            specs.append(Spec(name, lr_source="registry default"))
+    return specs
 
 
 def summary(landscape, paths, start, tol):

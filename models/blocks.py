@@ -4,8 +4,8 @@ Max-pooling then ReLU computes exactly what ReLU then max-pooling computes
 (ReLU is non-decreasing, so it commutes with a maximum), and its gradients are
 the same: the window's largest input gets the gradient either way, and ReLU
 passes it only when that input is positive. Pooling first runs ReLU and its
-backward pass on a quarter of the values (on a 2-core AVX2 CPU the CNN's
-training step in channels_last took 66 ms instead of 84).
+backward pass on a quarter of the values (``benchmarks/compare_time.py`` times
+the training step with and without it and channels_last).
 """
 
 from torch import nn

@@ -1,6 +1,7 @@
 """The lecture optimizers as ``torch.optim.Optimizer`` subclasses, and their registry;
 ``optimizers.schedules`` (learning-rate and momentum schedules) and
-``optimizers.clipping`` (gradient clipping)."""
+``optimizers.clipping`` (gradient clipping). ``LectureOptimizer`` (base.py) and
+``ClosedForm`` (closed_form.py) are the base classes the lab exercises subclass."""
 
 from . import clipping, schedules
 from .adabelief import AdaBelief
@@ -11,6 +12,7 @@ from .adam import Adam
 from .adamw import AdamW
 from .angulargrad import AngularGrad
 from .base import LectureOptimizer
+from .closed_form import ClosedForm
 from .diffgrad import DiffGrad
 from .linesearch import LineSearch
 from .momentum import Momentum
@@ -24,7 +26,7 @@ from .sgd import SGD
 
 __all__ = [
     "AdaBelief", "Adadelta", "Adagrad", "AdaInject", "Adam", "AdamW", "AngularGrad", "DiffGrad",
-    "LectureOptimizer", "LineSearch", "Momentum", "NAdam", "Nesterov", "RAdam", "RMSprop", "Rprop",
+    "ClosedForm", "LectureOptimizer", "LineSearch", "Momentum", "NAdam", "Nesterov", "RAdam", "RMSprop", "Rprop",
     "SGD", "clipping", "schedules", "FAMILIES", "REGISTRY", "OptimInfo", "available", "create", "defaults",
     "families", "info",
 ]

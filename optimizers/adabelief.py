@@ -1,30 +1,5 @@
-"""AdaBelief (Zhuang et al., NeurIPS 2020), Algorithm 2 without rectification.
-
-Lecture 004 ("Recent SGD based optimizers"). Adam divides by the EMA of g^2;
-AdaBelief divides by the EMA of (g - m)^2, its "belief" in the gradient: a
-gradient close to its prediction m gets a large step, a surprising one a
-small step::
-
-    m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
-    s_t = beta2 * s_{t-1} + (1 - beta2) * (g_t - m_t)^2 + eps
-    m^_t = m_t / (1 - beta1^t),     s^_t = s_t / (1 - beta2^t)
-    w_{t+1} = w_t - eta * m^_t / (sqrt(s^_t) + eps)
-
-eps appears twice, as in the authors' code, which the authors say to follow
-where it and the paper differ (their answer on the project's issue tracker):
-it is added to s_t and stays in the state (so it accumulates through beta2),
-then once more outside the square root. We follow ``pypi_packages/adabelief_pytorch0.2.1/adabelief_pytorch/AdaBelief.py``
-of github.com/juntang-zhuang/Adabelief-Optimizer with ``rectify=False`` and,
-by default, ``weight_decouple=False`` (L2 decay added to the gradient, as in
-the paper; the package defaults to decoupled decay, available here as
-``decoupled_weight_decay=True``). eps defaults to 1e-16, the authors' value.
-No torch.optim counterpart; next to torch.optim.Adam, ``exp_avg_sq`` (EMA of
-g^2) becomes ``exp_avg_var`` (EMA of (g - m_t)^2, plus eps) and eps is used
-twice. State keys: ``step``, ``exp_avg``, ``exp_avg_var`` (the authors' names).
-
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors.
-"""
+"""AdaBelief: ``AdaBelief.update`` is the formula, ``update_group`` the same step
+with ``torch._foreach_*`` ops."""
 
 import torch
 
@@ -33,6 +8,43 @@ from .base import LectureOptimizer, count_step, count_steps, new_step_counter, z
 
 
 class AdaBelief(LectureOptimizer):
+    """AdaBelief (Zhuang et al., NeurIPS 2020), Algorithm 2 without rectification.
+
+    Lecture 004 ("Recent SGD based optimizers"). Adam divides by the EMA of g^2;
+    AdaBelief divides by the EMA of (g - m)^2, its "belief" in the gradient: a
+    gradient close to its prediction m gets a large step, a surprising one a
+    small step::
+
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+        s_t = beta2 * s_{t-1} + (1 - beta2) * (g_t - m_t)^2 + eps
+        m^_t = m_t / (1 - beta1^t),     s^_t = s_t / (1 - beta2^t)
+        w_{t+1} = w_t - eta * m^_t / (sqrt(s^_t) + eps)
+
+    eps appears twice, as in the authors' code, which the authors say to follow
+    where it and the paper differ: it is added to s_t and stays in the state (so
+    it accumulates through beta2), then once more outside the square root. We
+    follow ``pypi_packages/adabelief_pytorch0.2.1/adabelief_pytorch/AdaBelief.py``
+    of github.com/juntang-zhuang/Adabelief-Optimizer with ``rectify=False`` and,
+    by default, ``weight_decouple=False`` (L2 decay added to the gradient, as in
+    the paper; the package defaults to decoupled decay).
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1e-3): the learning rate eta
+        betas ((float, float), default (0.9, 0.999)): beta1 of m_t, beta2 of s_t
+        eps (float, default 1e-16): the authors' value, added to s_t and to sqrt(s^_t)
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        decoupled_weight_decay (bool, default False): shrink the weights (the
+            package's ``weight_decouple=True``)
+        maximize, foreach: torch.optim's options, defaults False, None
+            (``LectureOptimizer``)
+
+    Versus torch.optim.Adam, the nearest (there is no torch.optim.AdaBelief):
+    ``exp_avg_sq`` (EMA of g^2) becomes ``exp_avg_var`` (EMA of (g - m_t)^2,
+    plus eps) and eps is used twice. State keys: ``step``, ``exp_avg``,
+    ``exp_avg_var`` (the authors' names).
+    """
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0, *,
                  decoupled_weight_decay=False, maximize=False, foreach=None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,

@@ -1,18 +1,5 @@
-"""Adadelta (Zeiler 2012).
-
-Lecture 000 slide 30 and lecture 001 ("AdaDelta's units argument")::
-
-    E[g^2]_t  = rho * E[g^2]_{t-1} + (1 - rho) * g_t^2
-    dx_t      = sqrt(E[dx^2]_{t-1} + eps) / sqrt(E[g^2]_t + eps) * g_t
-    E[dx^2]_t = rho * E[dx^2]_{t-1} + (1 - rho) * dx_t^2
-    w_{t+1}   = w_t - lr * dx_t
-
-Zeiler's rule has no learning rate (lr = 1, the default); torch.optim.Adadelta
-adds the ``lr`` factor, and so do we. Same arguments, numbers and state keys
-(``step``, ``square_avg``, ``acc_delta``) as torch.optim.Adadelta.
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors.
-"""
+"""Adadelta: ``Adadelta.update`` is the formula, ``update_group`` the same step
+with ``torch._foreach_*`` ops."""
 
 import torch
 
@@ -20,6 +7,29 @@ from .base import LectureOptimizer, count_step, count_steps, new_step_counter, z
 
 
 class Adadelta(LectureOptimizer):
+    """Adadelta (Zeiler 2012): AdaGrad with a window, and a step in the units of w.
+
+    Update (lecture 000 slide 30; lecture 001 "AdaDelta's units argument")::
+
+        E[g^2]_t  = rho * E[g^2]_{t-1} + (1 - rho) * g_t^2
+        dx_t      = sqrt(E[dx^2]_{t-1} + eps) / sqrt(E[g^2]_t + eps) * g_t
+        E[dx^2]_t = rho * E[dx^2]_{t-1} + (1 - rho) * dx_t^2
+        w_{t+1}   = w_t - lr * dx_t
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1.0): the factor on dx_t (Zeiler's rule has none: 1)
+        rho (float, default 0.9): the decay of both moving averages
+        eps (float, default 1e-6): inside both square roots
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        foreach, capturable, maximize, differentiable: torch.optim's options,
+            defaults None, False, False, False (``LectureOptimizer``)
+
+    Versus torch.optim.Adadelta: the same arguments, numbers and state keys
+    (``step``, ``square_avg``, ``acc_delta``); like torch we add the ``lr``
+    factor that Zeiler's rule does not have.
+    """
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,

@@ -1,22 +1,6 @@
-"""AdaGrad (Duchi et al. 2011).
-
-Lecture 000 slides 27-28 and lecture 002 ("Adagrad on sparse data")::
-
-    G_t     = G_{t-1} + g_t^2
-    eta_t   = eta / (1 + (t - 1) * lr_decay)
-    w_{t+1} = w_t - eta_t * g_t / (sqrt(G_t) + eps)          (eps_in_sqrt=False)
-    w_{t+1} = w_t - eta_t * g_t / sqrt(G_t + eps)            (eps_in_sqrt=True)
-
-G_0 = initial_accumulator_value. ``eps_in_sqrt=True`` is the CS7015 code
-(``eta / np.sqrt(v_w + eps)``) and lecture 000's ``eta / sqrt(eps + G_t)``;
-the default puts eps outside, as torch.optim.Adagrad does (same arguments,
-numbers and state keys ``step``, ``sum``).
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors; ``fused=True`` runs
-``_adagrad_kernel``, the step compiled into one pass over each tensor
-(fused.py). Sparse gradients (``nn.Embedding(sparse=True)``) update only the
-rows they touch, as in torch.
-"""
+"""AdaGrad: ``Adagrad.update`` is the formula (sparse gradients in
+``_sparse_update``); ``update_group`` the same step with ``torch._foreach_*``
+ops; ``_adagrad_kernel`` the step compiled for ``fused=True`` (fused.py)."""
 
 import torch
 
@@ -26,6 +10,38 @@ from .fused import decay_coefficients, kernel_for, kernel_grad
 
 
 class Adagrad(LectureOptimizer):
+    """AdaGrad (Duchi et al. 2011): a per-weight learning rate that shrinks with
+    the sum of that weight's squared gradients.
+
+    Update (lecture 000 slides 27-28; lecture 002, Module 5.9 "Adagrad on sparse
+    features")::
+
+        G_t     = G_{t-1} + g_t^2
+        eta_t   = eta / (1 + (t - 1) * lr_decay)
+        w_{t+1} = w_t - eta_t * g_t / (sqrt(G_t) + eps)          (eps_in_sqrt=False)
+        w_{t+1} = w_t - eta_t * g_t / sqrt(G_t + eps)            (eps_in_sqrt=True)
+
+    G_0 = initial_accumulator_value. ``eps_in_sqrt=True`` is the CS7015 code
+    (``eta / np.sqrt(v_w + eps)``) and lecture 000's ``eta / sqrt(eps + G_t)``.
+    Sparse gradients (``nn.Embedding(sparse=True)``) update only the rows they
+    touch, as in torch.
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1e-2): the learning rate eta
+        lr_decay (float, default 0): eta_t = eta / (1 + (t - 1) * lr_decay)
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        initial_accumulator_value (float, default 0): G_0
+        eps (float, default 1e-10): added to sqrt(G_t), or inside the root
+        eps_in_sqrt (bool, default False): eps inside the square root
+        foreach, maximize, differentiable, fused: torch.optim's options, defaults
+            None, False, False, None (``LectureOptimizer``)
+
+    Versus torch.optim.Adagrad: the default (eps outside the root) is torch's:
+    the same arguments, numbers and state keys (``step``, ``sum``);
+    ``eps_in_sqrt`` is ours.
+    """
+
     supports_sparse = True
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,

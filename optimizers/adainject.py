@@ -1,26 +1,5 @@
-"""AdaInject, in its AdamInject form (Dubey, Basha, Singh & Chaudhuri, IEEE TAI 2022).
-
-Lecture 004 ("Recent SGD based optimizers": AdaInject). The second moment
-is injected into the first, weighted by the last change of the parameter,
-to damp overshooting near a minimum (k = 2)::
-
-    s_1 = g_1,   s_t = (g_t + (w_{t-1} - w_t) * g_t^2) / k    (t > 1)
-    m_t = beta1 * m_{t-1} + (1 - beta1) * s_t
-    v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
-    w_{t+1} = w_t - eta * sqrt(1 - beta2^t) / (1 - beta1^t) * m_t / (sqrt(v_t) + eps)
-
-We follow the authors' implementation ``CIFAR10/AdamInject.py`` of
-github.com/shivram1987/AdaInject: w_{t-1} is the parameter before the
-previous step (no injection at t = 1), the injection uses the gradient with
-its L2 decay term, and eps is added to sqrt(v_t) before the bias corrections
-are folded into the step size (as in their diffGrad). Their state also keeps
-a ``previous_grad`` that never enters the update; it is left out. State
-keys: ``step``, ``exp_avg``, ``exp_avg_sq``, ``previous_data`` (the authors'
-names). No torch.optim counterpart.
-
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors.
-"""
+"""AdaInject (AdamInject): ``AdaInject.update`` is the formula, ``update_group``
+the same step with ``torch._foreach_*`` ops."""
 
 import torch
 
@@ -31,6 +10,40 @@ K = 2  # the injection's divisor, fixed in the authors' code
 
 
 class AdaInject(LectureOptimizer):
+    """AdaInject, in its AdamInject form (Dubey, Basha, Singh & Chaudhuri, IEEE TAI 2022).
+
+    Lecture 004 ("Recent SGD based optimizers": AdaInject). The second moment
+    is injected into the first, weighted by the last change of the parameter,
+    to damp overshooting near a minimum (k = 2)::
+
+        s_1 = g_1,   s_t = (g_t + (w_{t-1} - w_t) * g_t^2) / k    (t > 1)
+        m_t = beta1 * m_{t-1} + (1 - beta1) * s_t
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+        w_{t+1} = w_t - eta * sqrt(1 - beta2^t) / (1 - beta1^t) * m_t / (sqrt(v_t) + eps)
+
+    We follow the authors' implementation ``CIFAR10/AdamInject.py`` of
+    github.com/shivram1987/AdaInject: w_{t-1} is the parameter before the
+    previous step (no injection at t = 1), the injection uses the gradient with
+    its L2 decay term, and eps is added to sqrt(v_t) before the bias corrections
+    are folded into the step size (as in their diffGrad). Their state also keeps
+    a ``previous_grad`` that never enters the update; it is left out.
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1e-3): the learning rate eta
+        betas ((float, float), default (0.9, 0.999)): beta1 of m_t (which averages s_t),
+            beta2 of v_t
+        eps (float, default 1e-8): added to sqrt(v_t), before the bias corrections
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        maximize, foreach: torch.optim's options, defaults False, None
+            (``LectureOptimizer``)
+
+    Versus torch.optim.Adam, the nearest (there is no torch.optim.AdaInject):
+    m_t averages the injected s_t instead of g_t, and eps sits as in diffGrad.
+    State keys: ``step``, ``exp_avg``, ``exp_avg_sq``, ``previous_data`` (the
+    authors' names).
+    """
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
                  maximize=False, foreach=None):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,

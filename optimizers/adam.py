@@ -1,32 +1,7 @@
-"""Adam (Kingma & Ba 2015), with AMSGrad (Reddi et al. 2018).
-
-Lecture 000 "Algorithm 1", lecture 001 ("Adam derived"), lecture 002
-(Module 5.9, "why bias correction")::
-
-    m_t = beta1 * m_{t-1} + (1 - beta1) * g_t          (momentum)
-    v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2        (RMSProp)
-    m^_t = m_t / (1 - beta1^t),   v^_t = v_t / (1 - beta2^t)   (bias correction)
-    w_{t+1} = w_t - eta * m^_t / (sqrt(v^_t) + eps)
-
-Options that are explicit lecture variants, never silent forks:
-
-* ``amsgrad=True``: v^_t uses vmax_t = max(vmax_{t-1}, v_t) in place of v_t;
-* ``bias_correction=False``: m^_t = m_t and v^_t = v_t (lecture 002 shows
-  why the first steps are then too small);
-* ``eps_in_sqrt=True``: w -= eta * m^_t / sqrt(v^_t + eps) (the CS7015 code
-  ``eta / np.sqrt(v_w_hat + eps)``);
-* ``decoupled_weight_decay=True``: AdamW's decay (see ``AdamW``).
-
-With the defaults, the same arguments, numbers and state keys (``step``,
-``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``) as torch.optim.Adam.
-
-``update`` is the formula; ``update_group`` (used unless ``foreach=False``) is
-the same step over many tensors with ``torch._foreach_*`` ops, with the bias
-corrections folded into two scalars so each tensor is read the fewest times:
-sqrt(v) / c2 + eps = (sqrt(v) + eps * c2) / c2, with c2 = sqrt(1 - beta2^t).
-``fused=True`` runs ``_adam_kernel``, the same step compiled into one pass
-over each tensor (fused.py).
-"""
+"""Adam and AMSGrad. ``Adam.update`` is the formula; ``update_group`` the same
+step with ``torch._foreach_*`` ops, the bias corrections folded into two
+scalars (``_folded_scalars``) so that each tensor is read the fewest times;
+``_adam_kernel`` the step compiled for ``fused=True`` (fused.py)."""
 
 import torch
 
@@ -37,6 +12,44 @@ from .fused import decay_coefficients, kernel_for, kernel_grad
 
 
 class Adam(LectureOptimizer):
+    """Adam (Kingma & Ba 2015): momentum + RMSProp + bias correction, with AMSGrad
+    (Reddi et al. 2018).
+
+    Update (lecture 000 "Algorithm 1"; lecture 001 "Adam derived"; lecture 002,
+    Module 5.9 "why bias correction")::
+
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t          (momentum)
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2        (RMSProp)
+        m^_t = m_t / (1 - beta1^t),   v^_t = v_t / (1 - beta2^t)   (bias correction)
+        w_{t+1} = w_t - eta * m^_t / (sqrt(v^_t) + eps)
+
+    Options that are explicit lecture variants, never silent forks:
+
+    * ``amsgrad=True``: v^_t uses vmax_t = max(vmax_{t-1}, v_t) in place of v_t;
+    * ``bias_correction=False``: m^_t = m_t and v^_t = v_t (lecture 002 shows
+      why the first steps are then too small);
+    * ``eps_in_sqrt=True``: w -= eta * m^_t / sqrt(v^_t + eps) (the CS7015 code
+      ``eta / np.sqrt(v_w_hat + eps)``);
+    * ``decoupled_weight_decay=True``: AdamW's decay (see ``AdamW``).
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1e-3): the learning rate eta
+        betas ((float, float), default (0.9, 0.999)): beta1 of m_t, beta2 of v_t
+        eps (float, default 1e-8): added to sqrt(v^_t)
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        amsgrad (bool, default False): divide by the running maximum of v_t
+        decoupled_weight_decay (bool, default False): shrink the weights, as AdamW
+        bias_correction (bool, default True): False drops both corrections
+        eps_in_sqrt (bool, default False): eps inside the square root
+        foreach, maximize, capturable, differentiable, fused: torch.optim's
+            options, defaults None, False, False, False, None (``LectureOptimizer``)
+
+    Versus torch.optim.Adam: with the defaults, the same arguments, numbers and
+    state keys (``step``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``);
+    ``bias_correction`` and ``eps_in_sqrt`` are ours.
+    """
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False,

@@ -19,13 +19,13 @@ subclass that rewrites ``update`` alone never inherits a fast path computing
 its parent's formula.
 
 Why chunks: a multi-tensor op over a whole group allocates every temporary at
-once (one parameter-sized buffer per tensor), in fresh pages; on this CPU a
-whole-group foreach Adam was 2-3x slower than per-tensor code, as torch's own
-``foreach=True`` is slower than its for-loop on CPU (torch 2.13, Adam on 5M
-parameters in 40 tensors: 22.9 ms against 14.3 ms). The base hands
-``update_group`` chunks of about ``FAST_PATH_CHUNK_BYTES`` (64 KiB) of
-parameters, so temporaries stay small and are reused by the allocator while
-small tensors still share one call.
+once (one parameter-sized buffer per tensor), in fresh pages, which on a CPU
+costs more than the arithmetic saves (torch's own ``foreach=True`` is slower
+than its for-loop there). The base hands ``update_group`` chunks of about
+``FAST_PATH_CHUNK_BYTES`` (64 KiB) of parameters, so temporaries stay small and
+are reused by the allocator while small tensors still share one call.
+``benchmarks/optimizer_step.py`` measures the paths against torch's
+(benchmarks/README.md has the numbers and what was tried).
 
 A subclass may also add ``update_fused(params, grads, states, group)``, used
 when the group says ``fused=True`` (torch.optim's flag, for Adam, AdamW, SGD
@@ -158,8 +158,8 @@ def count_steps(states):
     return torch.stack(steps).tolist()
 
 
-# Best-of times of Adam on 5M parameters in 40 tensors, two loaded runs: 64 KiB
-# chunks ~25% faster than 1 MiB, whole groups 2-3x slower (module docstring).
+# Small enough for a chunk's temporaries to be reused, large enough to batch small
+# tensors (module docstring; benchmarks/README.md compares 64 KiB, 1 MiB and whole groups).
 FAST_PATH_CHUNK_BYTES = 1 << 16
 
 
@@ -180,7 +180,29 @@ def _defined_by(cls, name):
 
 
 class LectureOptimizer(torch.optim.Optimizer):
-    """Base class of every descentlab optimizer (see the module docstring)."""
+    """Base class of every descentlab optimizer: a ``torch.optim.Optimizer`` whose
+    subclasses write their state (``init_state``) and their update as the lecture
+    formula (``update``), and may add a fast and a fused path (optimizers/base.py's
+    module docstring says how).
+
+    The options below mean the same in every subclass that takes them, with
+    torch.optim's meaning and defaults:
+
+    * ``weight_decay`` lambda (default 0): L2 decay, lambda * w_t added to the
+      gradient (lecture 001, "weight decay as L2"); where the class takes
+      ``decoupled_weight_decay=True`` (AdamW always), the weights shrink instead,
+      w <- w - eta * lambda * w, before the update (Loshchilov & Hutter 2019);
+    * ``maximize`` (default False): step along +g, to maximise the objective;
+    * ``foreach`` (default None): None or True takes the multi-tensor fast path
+      (``update_group``) where the class has one, False the readable ``update``;
+    * ``fused`` (default None; SGD, Adagrad, Adam, AdamW): True runs the whole
+      group in one ``torch.compile``d kernel (fused.py), with the numbers of
+      the readable path;
+    * ``differentiable`` (default False): the step runs under autograd, on the
+      readable path, so gradients flow through the update to the parameters;
+    * ``capturable`` (default False): accepted as torch accepts it; on a device
+      without CUDA graphs (the CPU) the first step raises torch's AssertionError.
+    """
 
     supports_sparse = False   # True: sparse gradients allowed (readable path)
 
@@ -190,7 +212,7 @@ class LectureOptimizer(torch.optim.Optimizer):
                 _check_number(name, value, *_CHECKS[name])
         if value_of(defaults.get("momentum", 0)) >= 1:
             warnings.warn(f"momentum={value_of(defaults['momentum'])} >= 1: the momentum buffer grows "
-                          "without bound (lecture 002, Module 5.3 takes mu < 1)", UserWarning, stacklevel=3)
+                          "without bound (lecture 002, Module 5.4 takes mu < 1)", UserWarning, stacklevel=3)
         if "betas" in defaults:
             check_pair("betas", tuple(map(value_of, defaults["betas"])), lambda v: 0 <= v < 1, "in [0, 1)")
         if defaults.get("fused"):

@@ -1,41 +1,5 @@
-"""Line search gradient descent (Khapra, CS7015 lecture 5, Module 5.8).
-
-Lecture 002, Module 5.8 ``do_line_search_gradient_descent``: compute the
-gradient once, try a step with every learning rate of a list, and keep the
-candidate with the lowest loss::
-
-    g = grad L(w_t)
-    w_{t+1} = argmin over eta in lrs of L(w_t - eta * g)
-
-As on the slide, the parameters move to the best candidate even when its
-loss is above L(w_t), ties keep the earlier learning rate, and a candidate
-whose loss is NaN is never taken (the slide's ``error < min_error`` test);
-if no candidate has a finite loss the parameters stay where they were.
-
-``method="armijo"`` is backtracking instead of a grid: start from the largest
-of ``lrs`` and multiply eta by ``shrink`` until the step decreases the loss
-enough (Armijo's condition, Nocedal & Wright, Algorithm 3.1)::
-
-    L(w_t - eta * g) <= L(w_t) - c * eta * ||g||^2
-
-at most ``max_backtracks`` times; if it never holds, the parameters do not
-move. ``c``, ``shrink`` and ``max_backtracks`` are used by this mode only.
-
-``step(closure)`` needs the closure (it re-evaluates the loss at each
-candidate, so it is called 1 + len(lrs) times in grid mode). The candidates
-need the loss only: a closure may carry ``closure.loss``, a function that
-returns the loss at the current parameters without computing gradients, and
-the candidates are then scored with it, one forward pass each instead of a
-forward and a backward pass (the training loop's closures do; on the CNN it
-makes a grid step 2.3x cheaper). Batching the candidates into one forward pass
-with ``torch.func.functional_call`` and ``vmap`` was measured too: on a CPU it
-was 5x slower than four plain forward passes, so it is not used. Each param group
-may give its own ``lrs``; candidate k moves every group with its k-th
-learning rate, so the groups' lists must have the same length. There is no
-``lr`` hyperparameter, so learning-rate schedules do not apply. After a step
-``.grad`` holds what the last closure call left (with ``closure.loss``, the
-gradient at the starting point). No torch.optim counterpart.
-"""
+"""Line search gradient descent: ``LineSearch.step`` tries the candidates,
+``_armijo`` backtracks."""
 
 import math
 
@@ -54,6 +18,56 @@ def _check_lrs(lrs):
 
 
 class LineSearch(LectureOptimizer):
+    """Line search gradient descent (Khapra, CS7015 lecture 5, Module 5.8).
+
+    Lecture 002, Module 5.8 ``do_line_search_gradient_descent``: compute the
+    gradient once, try a step with every learning rate of a list, and keep the
+    candidate with the lowest loss::
+
+        g = grad L(w_t)
+        w_{t+1} = argmin over eta in lrs of L(w_t - eta * g)
+
+    As on the slide, the parameters move to the best candidate even when its
+    loss is above L(w_t), ties keep the earlier learning rate, and a candidate
+    whose loss is NaN is never taken (the slide's ``error < min_error`` test);
+    if no candidate has a finite loss the parameters stay where they were.
+
+    ``method="armijo"`` is backtracking instead of a grid: start from the largest
+    of ``lrs`` and multiply eta by ``shrink`` until the step decreases the loss
+    enough (Armijo's condition, Nocedal & Wright, Algorithm 3.1)::
+
+        L(w_t - eta * g) <= L(w_t) - c * eta * ||g||^2
+
+    at most ``max_backtracks`` times; if it never holds, the parameters do not
+    move.
+
+    ``step(closure)`` needs the closure (it re-evaluates the loss at each
+    candidate, so it is called 1 + len(lrs) times in grid mode). The candidates
+    need the loss only: a closure may carry ``closure.loss``, a function that
+    returns the loss at the current parameters without computing gradients, and
+    the candidates are then scored with it, one forward pass each instead of a
+    forward and a backward pass (the training loop's closures do). Each param
+    group may give its own ``lrs``; candidate k moves every group with its k-th
+    learning rate, so the groups' lists must have the same length. After a step
+    ``.grad`` holds what the last closure call left (with ``closure.loss``, the
+    gradient at the starting point).
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lrs (tuple of float, default (0.1, 0.5, 1.0, 10.0)): the candidate learning
+            rates (armijo: the largest is the first try)
+        method (str, default "grid"): "grid" or "armijo"
+        c (float, default 1e-4): Armijo's sufficient-decrease constant (armijo only)
+        shrink (float, default 0.5): the factor on eta per backtrack (armijo only)
+        max_backtracks (int, default 30): the most backtracks (armijo only)
+
+    Versus torch.optim.LBFGS, the nearest (the one torch.optim class whose step
+    needs a closure; there is no line-search gradient descent in torch.optim):
+    no curvature, one gradient per step and a loss per candidate. There is no
+    ``lr`` hyperparameter, so learning-rate schedules do not apply; no
+    ``weight_decay`` or ``maximize`` either.
+    """
+
     def __init__(self, params, lrs=(0.1, 0.5, 1.0, 10.0), method="grid", *, c=1e-4, shrink=0.5,
                  max_backtracks=30):
         _check_lrs(lrs)

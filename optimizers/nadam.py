@@ -1,27 +1,5 @@
-"""NAdam: Adam with Nesterov momentum (Dozat 2016), as torch.optim.NAdam.
-
-Lecture 002 (Module 5.5, NAG: "look ahead" before stepping) applied to Adam
-(lecture 000 Algorithm 1). The momentum coefficient warms up with
-``momentum_decay`` psi, and the step looks one momentum step ahead::
-
-    mu_t    = beta1 * (1 - 0.5 * 0.96^(t * psi))
-    m_t     = beta1 * m_{t-1} + (1 - beta1) * g_t
-    v_t     = beta2 * v_{t-1} + (1 - beta2) * g_t^2
-    v^_t    = v_t / (1 - beta2^t)
-    w_{t+1} = w_t - eta * (1 - mu_t) / (1 - prod_{i<=t} mu_i)     * g_t / (sqrt(v^_t) + eps)
-                  - eta * mu_{t+1}   / (1 - prod_{i<=t+1} mu_i)   * m_t / (sqrt(v^_t) + eps)
-
-The same arguments, numbers and state keys (``step``, ``mu_product``,
-``exp_avg``, ``exp_avg_sq``) as torch.optim.NAdam, including its options
-``decoupled_weight_decay`` (NAdamW, decay applied to the weights as in AdamW)
-and ``maximize``. Like torch, ``mu_product`` is a float32 scalar unless the
-default dtype is float64, even for float64 parameters: the product is rounded
-to that precision at every step.
-
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors, with 1 / sqrt(1 - beta2^t)
-folded into the two step sizes.
-"""
+"""NAdam: ``NAdam.update`` is the formula, ``update_group`` the same step with
+``torch._foreach_*`` ops, 1 / sqrt(1 - beta2^t) folded into the two step sizes."""
 
 import torch
 
@@ -31,6 +9,37 @@ from .base import (LectureOptimizer, check, count_step, count_steps,
 
 
 class NAdam(LectureOptimizer):
+    """NAdam: Adam with Nesterov momentum (Dozat 2016).
+
+    Lecture 002 (Module 5.5, NAG: "look ahead" before stepping) applied to Adam
+    (lecture 000 Algorithm 1). The momentum coefficient warms up with
+    ``momentum_decay`` psi, and the step looks one momentum step ahead::
+
+        mu_t    = beta1 * (1 - 0.5 * 0.96^(t * psi))
+        m_t     = beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t     = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+        v^_t    = v_t / (1 - beta2^t)
+        w_{t+1} = w_t - eta * (1 - mu_t) / (1 - prod_{i<=t} mu_i)     * g_t / (sqrt(v^_t) + eps)
+                      - eta * mu_{t+1}   / (1 - prod_{i<=t+1} mu_i)   * m_t / (sqrt(v^_t) + eps)
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 2e-3): the learning rate eta
+        betas ((float, float), default (0.9, 0.999)): beta1 of m_t and mu_t, beta2 of v_t
+        eps (float, default 1e-8): added to sqrt(v^_t)
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        momentum_decay (float, default 4e-3): psi, how fast mu_t warms up
+        decoupled_weight_decay (bool, default False): shrink the weights (NAdamW)
+        foreach, maximize, capturable, differentiable: torch.optim's options,
+            defaults None, False, False, False (``LectureOptimizer``)
+
+    Versus torch.optim.NAdam: the same arguments, numbers and state keys
+    (``step``, ``mu_product``, ``exp_avg``, ``exp_avg_sq``). Like torch,
+    ``mu_product`` is a float32 scalar unless the default dtype is float64, even
+    for float64 parameters: the product is rounded to that precision at every
+    step.
+    """
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):

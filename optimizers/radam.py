@@ -1,27 +1,5 @@
-"""RAdam: Adam with a rectified adaptive learning rate (Liu et al. 2020), as
-torch.optim.RAdam.
-
-Lecture 004 ("Recent SGD based optimizers": Rectified Adam). Early on, v_t
-has seen too few gradients for its variance to be trusted, so RAdam takes
-plain bias-corrected momentum steps until the length of the approximated
-simple moving average rho_t exceeds 5, then rectifies Adam's step by r_t::
-
-    m_t = beta1 * m_{t-1} + (1 - beta1) * g_t,      m^_t = m_t / (1 - beta1^t)
-    v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
-    rho_inf = 2 / (1 - beta2) - 1
-    rho_t   = rho_inf - 2 t beta2^t / (1 - beta2^t)
-    rho_t > 5:   r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
-                 w_{t+1} = w_t - eta * m^_t * r_t * sqrt(1 - beta2^t) / (sqrt(v_t) + eps)
-    otherwise:   w_{t+1} = w_t - eta * m^_t
-
-The same arguments, numbers and state keys (``step``, ``exp_avg``,
-``exp_avg_sq``) as torch.optim.RAdam, with its options
-``decoupled_weight_decay`` (decay applied to the weights as in AdamW) and
-``maximize``.
-
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors.
-"""
+"""RAdam: ``RAdam.update`` is the formula, ``update_group`` the same step with
+``torch._foreach_*`` ops; ``_rectification`` gives r_t to both."""
 
 import torch
 
@@ -30,6 +8,35 @@ from .base import LectureOptimizer, count_step, count_steps, new_step_counter, z
 
 
 class RAdam(LectureOptimizer):
+    """RAdam: Adam with a rectified adaptive learning rate (Liu et al. 2020).
+
+    Lecture 004 ("Recent SGD based optimizers": Rectified Adam). Early on, v_t
+    has seen too few gradients for its variance to be trusted, so RAdam takes
+    plain bias-corrected momentum steps until the length of the approximated
+    simple moving average rho_t exceeds 5, then rectifies Adam's step by r_t::
+
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t,      m^_t = m_t / (1 - beta1^t)
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t   = rho_inf - 2 t beta2^t / (1 - beta2^t)
+        rho_t > 5:   r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+                     w_{t+1} = w_t - eta * m^_t * r_t * sqrt(1 - beta2^t) / (sqrt(v_t) + eps)
+        otherwise:   w_{t+1} = w_t - eta * m^_t
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1e-3): the learning rate eta
+        betas ((float, float), default (0.9, 0.999)): beta1 of m_t, beta2 of v_t and rho_t
+        eps (float, default 1e-8): added to sqrt(v_t)
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        decoupled_weight_decay (bool, default False): shrink the weights, as AdamW
+        foreach, maximize, capturable, differentiable: torch.optim's options,
+            defaults None, False, False, False (``LectureOptimizer``)
+
+    Versus torch.optim.RAdam: the same arguments, numbers and state keys
+    (``step``, ``exp_avg``, ``exp_avg_sq``).
+    """
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):

@@ -3,7 +3,9 @@ CLI, the docs and the table-driven tests (like timm's ``OptimInfo``)."""
 
 import dataclasses
 import difflib
+import importlib.util
 import inspect
+import pathlib
 
 import torch
 
@@ -55,6 +57,7 @@ FAMILIES = {
     "adam": "Adam family",
     "recent": "recent variants",
     "linesearch": "line search",
+    "yours": "your optimizers",     # classes from a user's file (register_file)
 }
 
 
@@ -79,7 +82,7 @@ _ENTRIES = [
               counterpart=torch_counterpart("SGD"),
               variants={"momentum": (0, 0.9), "dampening": (0, 0.5), "nesterov": (False, True)},
               family="sgd", color="#000000", marker="o"),
-    OptimInfo("momentum", Momentum, "lecture 002 Module 5.3; lecture 000 slide 24 (EMA form)",
+    OptimInfo("momentum", Momentum, "lecture 002 Module 5.4; lecture 000 slide 24 (EMA form)",
               "heavy ball v = mu*v + g; ema=True: v = b*v + (1-b)*g",
               counterpart=torch_counterpart("SGD", lecture_only={"ema": False}),
               variants={"ema": (False, True)},
@@ -103,7 +106,7 @@ _ENTRIES = [
               counterpart=torch_counterpart("Rprop"),
               variants={"etas": ((0.5, 1.2), (0.3, 1.5))},
               family="adaptive", color="#8c564b", marker="D"),
-    OptimInfo("rmsprop", RMSprop, "lecture 000 slide 32; lecture 002 Module 5.8; Hinton lecture 6e",
+    OptimInfo("rmsprop", RMSprop, "lecture 000 slide 32; lecture 002 Module 5.9; Hinton lecture 6e",
               "lr divided by an EMA of squared gradients",
               counterpart=torch_counterpart("RMSprop", lecture_only={"eps_in_sqrt": False}),
               variants={"momentum": (0, 0.9), "centered": (False, True), "eps_in_sqrt": (False, True)},
@@ -157,6 +160,10 @@ _ENTRIES = [
 
 REGISTRY = {info.name: info for info in _ENTRIES}
 
+# Optimizer classes from users' files (``register_file``), by the name they run under.
+USER = {}
+_USER_STYLES = (("#ff1493", "*"), ("#00a0a0", "X"), ("#6a3d9a", "p"), ("#a0522d", "h"))
+
 
 def available():
     """Sorted registry names."""
@@ -171,10 +178,82 @@ def unknown_name(kind, name, names):
 
 
 def info(name):
-    """The registry entry of ``name``; ``ValueError`` with a suggestion if unknown."""
+    """The registry entry of ``name`` (or of a class registered from a user's file);
+    ``ValueError`` with a suggestion if unknown."""
+    if name in USER:
+        return USER[name]
     if name not in REGISTRY:
         raise unknown_name("optimizer", name, REGISTRY)
     return REGISTRY[name]
+
+
+def load_class(reference):
+    """The ``torch.optim.Optimizer`` subclass ``"FILE.py:Class"`` names, imported from that
+    file; ``ValueError`` in one line when the file is missing, is not valid Python, has no
+    such class, or the class is not an optimizer."""
+    path, sep, class_name = str(reference).rpartition(":")
+    if not sep or not path or not class_name.isidentifier():
+        raise ValueError(f"optimizer file {reference!r}: write FILE.py:Class, e.g. adam.py:Adam")
+    path = pathlib.Path(path).resolve()
+    if not path.is_file():
+        raise ValueError(f"optimizer file {path} does not exist")
+    if path.suffix != ".py":
+        raise ValueError(f"optimizer file {path} is not a Python file (.py)")
+    spec = importlib.util.spec_from_file_location(f"descentlab_user_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise ValueError(f"optimizer file {path} is not valid Python: {exc.msg} (line {exc.lineno})") from None
+    except Exception as exc:  # the user's module failed while importing: say what, in one line
+        raise ValueError(f"optimizer file {path} does not import: {type(exc).__name__}: {exc}") from None
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise ValueError(f"optimizer file {path} has no class {class_name}")
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise ValueError(f"{class_name} in {path} is not a torch.optim.Optimizer subclass")
+    return cls
+
+
+def class_reference(cls):
+    """``"FILE.py:Class"`` of an optimizer class defined at the top level of a file, so that
+    another process can import it; ``ValueError`` saying what to do for one defined in a
+    notebook cell or the interpreter (no file to import it from)."""
+    try:
+        path = inspect.getsourcefile(cls)
+    except (TypeError, OSError):
+        path = None
+    if not path or "." in cls.__qualname__ or cls.__module__ == "__main__":
+        raise ValueError(f"{cls.__qualname__} is defined in a notebook cell or the interpreter, so the "
+                         "comparison's worker processes cannot import it: save it in a .py file (the lab's "
+                         f"{cls.__name__.lower()}.py) and pass the class imported from there "
+                         f"(from {cls.__name__.lower()} import {cls.__name__})")
+    return f"{pathlib.Path(path).resolve()}:{cls.__name__}"
+
+
+def user_name(class_name):
+    """The name a user's class runs under: its name lower-cased, or ``student-<name>``
+    when that is a registry name (a student's ``Adam`` runs beside our ``adam``)."""
+    lower = class_name.lower()
+    return f"student-{lower}" if lower in REGISTRY else lower
+
+
+def register_file(reference, name=None):
+    """Register the class ``"FILE.py:Class"`` (``load_class``) under ``name`` (default
+    ``user_name``), so that ``info``, ``defaults`` and ``create`` know it in this process;
+    returns the name. Its hyperparameters are its constructor's defaults."""
+    cls = load_class(reference)
+    path, _, class_name = str(reference).rpartition(":")
+    reference = f"{pathlib.Path(path).resolve()}:{class_name}"
+    name = name or user_name(class_name)
+    if name in REGISTRY or (name in USER and USER[name].reference != reference):
+        raise ValueError(f"two optimizers would run as '{name}' ({reference}): rename the class")
+    color, marker = _USER_STYLES[len(USER) % len(_USER_STYLES)] if name not in USER else \
+        (USER[name].color, USER[name].marker)
+    USER[name] = OptimInfo(name, cls, reference, f"yours: {class_name} from {reference.rpartition(':')[0]}",
+                           needs_closure=False, family="yours", color=color, marker=marker)
+    return name
+
 
 
 def families(names=None):
@@ -183,18 +262,24 @@ def families(names=None):
     names = set(REGISTRY if names is None else names)
     for name in names:
         info(name)
-    grouped = {key: [e.name for e in _ENTRIES if e.family == key and e.name in names] for key in FAMILIES}
+    entries = _ENTRIES + list(USER.values())
+    grouped = {key: [e.name for e in entries if e.family == key and e.name in names] for key in FAMILIES}
     return {FAMILIES[key]: members for key, members in grouped.items() if members}
+
+
+def constructor_defaults(cls):
+    """The keyword arguments of ``cls(params, ...)`` that have defaults, with those defaults:
+    the hyperparameters of any optimizer class, ours or a student's."""
+    signature = inspect.signature(cls.__init__)
+    return {p.name: p.default for p in signature.parameters.values()
+            if p.default is not inspect.Parameter.empty}
 
 
 def defaults(name):
     """The lecture/paper defaults ``create(name, ...)`` uses: the class
     signature's defaults plus the arguments the name implies."""
     entry = info(name)
-    signature = inspect.signature(entry.cls.__init__)
-    values = {p.name: p.default for p in signature.parameters.values()
-              if p.default is not inspect.Parameter.empty}
-    return {**values, **entry.fixed}
+    return {**constructor_defaults(entry.cls), **entry.fixed}
 
 
 def create(name, params, **hp):

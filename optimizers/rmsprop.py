@@ -1,20 +1,5 @@
-"""RMSProp (Hinton, Coursera lecture 6e).
-
-Lecture 000 slide 32, lecture 002 (CS7015 RMSProp code)::
-
-    v_t     = alpha * v_{t-1} + (1 - alpha) * g_t^2
-    w_{t+1} = w_t - eta * g_t / (sqrt(v_t) + eps)              (eps_in_sqrt=False)
-    w_{t+1} = w_t - eta * g_t / sqrt(v_t + eps)                (eps_in_sqrt=True)
-
-``centered=True`` divides by the variance estimate sqrt(v_t - m_t^2), with
-m_t = alpha * m_{t-1} + (1 - alpha) * g_t (Graves 2013); ``momentum`` mu > 0
-accumulates b_t = mu * b_{t-1} + g_t / denom and steps w -= eta * b_t.
-The lecture's alpha ("gamma"/"beta") is 0.9; torch's default 0.99 is kept so
-that our class is a drop-in for torch.optim.RMSprop (same arguments, numbers
-and state keys ``step``, ``square_avg``, ``momentum_buffer``, ``grad_avg``).
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors.
-"""
+"""RMSProp: ``RMSprop.update`` is the formula, ``update_group`` the same step
+with ``torch._foreach_*`` ops."""
 
 import torch
 
@@ -23,6 +8,38 @@ from .base import LectureOptimizer, count_step, count_steps, new_step_counter, z
 
 
 class RMSprop(LectureOptimizer):
+    """RMSProp (Hinton, Coursera lecture 6e): the learning rate divided by a
+    moving average of squared gradients.
+
+    Update (lecture 000 slide 32; lecture 002, Module 5.9, the CS7015 RMSProp
+    code)::
+
+        v_t     = alpha * v_{t-1} + (1 - alpha) * g_t^2
+        w_{t+1} = w_t - eta * g_t / (sqrt(v_t) + eps)              (eps_in_sqrt=False)
+        w_{t+1} = w_t - eta * g_t / sqrt(v_t + eps)                (eps_in_sqrt=True)
+
+    ``centered=True`` divides by the variance estimate sqrt(v_t - m_t^2), with
+    m_t = alpha * m_{t-1} + (1 - alpha) * g_t (Graves 2013); ``momentum`` mu > 0
+    accumulates b_t = mu * b_{t-1} + g_t / denom and steps w -= eta * b_t.
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1e-2): the learning rate eta
+        alpha (float, default 0.99): the decay of v_t (the lecture's gamma or beta, 0.9)
+        eps (float, default 1e-8): added to sqrt(v_t), or inside the root
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        momentum (float, default 0): mu of the buffer b_t; 0: none
+        centered (bool, default False): divide by sqrt(v_t - m_t^2)
+        eps_in_sqrt (bool, default False): eps inside the square root (the CS7015 code)
+        capturable, foreach, maximize, differentiable: torch.optim's options,
+            defaults False, None, False, False (``LectureOptimizer``)
+
+    Versus torch.optim.RMSprop: the default is torch's (alpha 0.99, not the
+    lecture's 0.9, so that the class is a drop-in): the same arguments, numbers
+    and state keys (``step``, ``square_avg``, ``momentum_buffer``, ``grad_avg``);
+    ``eps_in_sqrt`` is ours.
+    """
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False, *, eps_in_sqrt=False):

@@ -1,22 +1,5 @@
-"""Rprop, resilient backpropagation (Riedmiller & Braun 1993).
-
-Lecture 000 slide 31: each weight has its own step size, grown while the
-gradient keeps its sign and shrunk when it flips::
-
-    s = sign(g_t * g_{t-1})
-    delta_t = clamp(delta_{t-1} * (eta+ if s > 0, eta- if s < 0, 1 if s = 0),
-                    step_min, step_max)
-    if s < 0: g_t <- 0        (no move after a sign flip; remembered as 0)
-    w_{t+1} = w_t - sign(g_t) * delta_t
-
-delta_0 = lr, g_0 = 0. This is the Rprop- variant of torch.optim.Rprop: same
-arguments, numbers and state keys (``step``, ``prev``, ``step_size``). Rprop
-is a full-batch method; with noisy mini-batch gradients it loses its footing.
-
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors, with one temporary per tensor,
-sign(g_t).
-"""
+"""Rprop: ``Rprop.update`` is the formula, ``update_group`` the same step with
+``torch._foreach_*`` ops and one temporary per tensor, sign(g_t)."""
 
 import torch
 
@@ -24,6 +7,33 @@ from .base import LectureOptimizer, check, check_pair, count_step, count_steps, 
 
 
 class Rprop(LectureOptimizer):
+    """Rprop, resilient backpropagation (Riedmiller & Braun 1993).
+
+    Lecture 000 slide 31: each weight has its own step size, grown while the
+    gradient keeps its sign and shrunk when it flips::
+
+        s = sign(g_t * g_{t-1})
+        delta_t = clamp(delta_{t-1} * (eta+ if s > 0, eta- if s < 0, 1 if s = 0),
+                        step_min, step_max)
+        if s < 0: g_t <- 0        (no move after a sign flip; remembered as 0)
+        w_{t+1} = w_t - sign(g_t) * delta_t
+
+    delta_0 = lr, g_0 = 0. Rprop is a full-batch method; with noisy mini-batch
+    gradients it loses its footing.
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1e-2): delta_0, every weight's first step size
+        etas ((float, float), default (0.5, 1.2)): (eta-, eta+), 0 < eta- < 1 < eta+
+        step_sizes ((float, float), default (1e-6, 50)): (step_min, step_max)
+        capturable, foreach, maximize, differentiable: torch.optim's options,
+            defaults False, None, False, False (``LectureOptimizer``)
+
+    Versus torch.optim.Rprop: this is its Rprop- variant, with the same
+    arguments, numbers and state keys (``step``, ``prev``, ``step_size``); we
+    refuse step_sizes with min > max.
+    """
+
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False,
                  foreach=None, maximize=False, differentiable=False):
         check_pair("etas", etas, lambda v: v > 0, "> 0")

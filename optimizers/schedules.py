@@ -36,9 +36,10 @@ import enum
 import inspect
 import math
 
-from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from .base import check
+from .closed_form import ClosedForm, require_lr
 from .registry import unknown_name
 
 
@@ -50,29 +51,6 @@ def _check_int(name, value, minimum):
 def _check_real(name, value, test, requirement):
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     check(name, value, ok and test(value), requirement)
-
-
-def _require_lr(optimizer):
-    check("optimizer", type(optimizer).__name__, hasattr(optimizer, "param_groups"),
-          "a torch.optim.Optimizer")
-    if not all("lr" in group for group in optimizer.param_groups):
-        raise ValueError(f"{type(optimizer).__name__} has no learning rate ('lr') to schedule")
-
-
-class ClosedForm(LRScheduler):
-    """lr_t = lr_0 * factor(t) in every param group; subclasses give ``factor``."""
-
-    def __init__(self, optimizer, last_epoch=-1):
-        _require_lr(optimizer)
-        super().__init__(optimizer, last_epoch)
-
-    def factor(self, epoch):
-        raise NotImplementedError
-
-    def get_lr(self):
-        return [base_lr * self.factor(self.last_epoch) for base_lr in self.base_lrs]
-
-    _get_closed_form_lr = get_lr
 
 
 class Constant(ClosedForm):
@@ -128,7 +106,7 @@ class Plateau(ReduceLROnPlateau):
     on more than ``patience`` consecutive epochs. A NaN loss counts as a rise."""
 
     def __init__(self, optimizer, factor=0.5, patience=0, min_lr=0.0):
-        _require_lr(optimizer)
+        require_lr(optimizer)
         _check_real("factor", factor, lambda v: 0 < v < 1, "in (0, 1)")
         _check_int("patience", patience, 0)
         _check_real("min_lr", min_lr, lambda v: v >= 0, "a number >= 0")

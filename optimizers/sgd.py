@@ -1,27 +1,6 @@
-"""Stochastic gradient descent, with torch.optim.SGD's momentum options.
-
-Update (lecture 002, Module 5.2 "gradient descent"; lecture 000 "batch /
-stochastic / mini-batch GD")::
-
-    g_t = grad L(w_t)                 (+ wd * w_t  for L2 weight decay)
-    w_{t+1} = w_t - eta * g_t
-
-With ``momentum`` mu > 0 it is torch.optim.SGD's heavy ball, buffer b::
-
-    b_1 = g_1,  b_t = mu * b_{t-1} + (1 - dampening) * g_t
-    w_{t+1} = w_t - eta * b_t                     (nesterov=False)
-    w_{t+1} = w_t - eta * (g_t + mu * b_t)        (nesterov=True)
-
-Differs from the lecture only where torch does: the first buffer is g_1 itself,
-not (1 - dampening) * g_1 (the two agree for dampening = 0).
-Same arguments, numbers and state key (``momentum_buffer``) as torch.optim.SGD.
-For the lecture's forms see ``Momentum`` and ``Nesterov``.
-``update_group`` (used unless ``foreach=False``) is the same step with
-``torch._foreach_*`` ops over many tensors; ``fused=True`` runs
-``_sgd_kernel``, the step compiled into one pass over each tensor (fused.py).
-Sparse gradients (``nn.Embedding(sparse=True)``) take the readable step, as
-in torch.
-"""
+"""Stochastic gradient descent: ``SGD.update`` is the formula; ``update_group``
+the same step with ``torch._foreach_*`` ops; ``_sgd_kernel`` the step compiled
+for ``fused=True`` (fused.py)."""
 
 import torch
 
@@ -30,6 +9,41 @@ from .fused import decay_coefficients, kernel_for, kernel_grad
 
 
 class SGD(LectureOptimizer):
+    """Stochastic gradient descent, with torch.optim.SGD's momentum options.
+
+    Update (lecture 002, Module 5.2 "gradient descent"; lecture 000 "batch /
+    stochastic / mini-batch GD")::
+
+        g_t = grad L(w_t)                 (+ lambda * w_t  for L2 weight decay)
+        w_{t+1} = w_t - eta * g_t
+
+    With ``momentum`` mu > 0 it is torch.optim.SGD's heavy ball, buffer b::
+
+        b_1 = g_1,  b_t = mu * b_{t-1} + (1 - dampening) * g_t
+        w_{t+1} = w_t - eta * b_t                     (nesterov=False)
+        w_{t+1} = w_t - eta * (g_t + mu * b_t)        (nesterov=True)
+
+    For the lecture's own momentum forms see ``Momentum`` and ``Nesterov``.
+    Sparse gradients (``nn.Embedding(sparse=True)``) take the readable step, as
+    in torch.
+
+    Args:
+        params (iterable): the parameters to optimize, or dicts defining param groups
+        lr (float, default 1e-3): the learning rate eta
+        momentum (float, default 0): mu; 0 is plain gradient descent
+        dampening (float, default 0): the buffer adds (1 - dampening) * g_t
+        weight_decay (float, default 0): lambda (``LectureOptimizer``)
+        nesterov (bool, default False): step with g_t + mu * b_t (needs momentum > 0
+            and dampening = 0)
+        maximize, foreach, differentiable, fused: torch.optim's options, defaults
+            False, None, False, None (``LectureOptimizer``)
+
+    Versus torch.optim.SGD: the same arguments, numbers and state key
+    (``momentum_buffer``). Both differ from the lecture's heavy ball in one place:
+    the first buffer is g_1 itself, not (1 - dampening) * g_1 (the two agree for
+    dampening = 0).
+    """
+
     supports_sparse = True
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,

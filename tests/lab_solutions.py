@@ -5,6 +5,7 @@ Nothing here comes from descentlab: each body is what a student types into
 the shipped stub's TODO (``fill``), so the tests grade the real stubs.
 """
 
+import importlib.util
 import re
 import textwrap
 
@@ -173,3 +174,14 @@ def with_mistake(exercise, method, right, wrong):
     assert right in body, f"{right!r} is not in the {exercise} solution"
     bodies[method] = body.replace(right, textwrap.dedent(wrong).strip("\n"), 1)
     return bodies
+
+
+def student(tmp_path, exercise, bodies, stub, symbol):
+    """The class (or function) ``symbol`` of ``stub`` filled with ``bodies``, written to
+    ``tmp_path/<exercise>.py`` and imported from there, as a notebook would."""
+    path = tmp_path / f"{exercise}.py"
+    path.write_text(fill(stub, bodies))
+    spec = importlib.util.spec_from_file_location(f"student_{exercise}_{id(bodies)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, symbol)

@@ -11,7 +11,7 @@ import numpy as np
 
 
 def momentum(p, g, s, hp):
-    """Lecture 002 Module 5.3: v = mu v + g; lecture 000 slide 24: v = b v + (1 - b) g."""
+    """Lecture 002 Module 5.4: v = mu v + g; lecture 000 slide 24: v = b v + (1 - b) g."""
     mu = hp["momentum"]
     v = s.get("v", np.zeros_like(p))
     v = mu * v + (1 - mu) * g if hp["ema"] else mu * v + g

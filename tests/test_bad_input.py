@@ -52,6 +52,10 @@ CASES = [
     ("lab-exercise-file-missing", ["lab", "check", "adam", "--path", "{nowhere}/adam.py"], "no such file"),
     ("lab-check-all-missing-dir", ["lab", "check", "--all", "{nowhere}"], "is not a directory"),
     ("lab-new-over-a-file", ["lab", "new", "{file}"], "not a directory"),
+    ("lab-check-not-python", ["lab", "check", "adam", "--path", "{file}"], "SyntaxError: invalid syntax"),
+    ("lab-check-class-missing", ["lab", "check", "adam", "--path", "{python}"], "defines no Adam"),
+    ("lab-autograder-out-exists", ["lab", "autograder", "--out", "{compare}"], "already exists"),
+    ("lab-autograder-out-is-a-file", ["lab", "autograder", "--out", "{file}"], "is an existing file"),
     # ---- malformed values ----------------------------------------------------------------
     ("compare-lr-without-value", [*COMPARE, "--lr", "sgd", "--out", "{new}"], "NAME=VALUE"),
     ("compare-lr-not-a-number", [*COMPARE, "--lr", "sgd=fast", "--out", "{new}"], "NAME=LR"),
@@ -189,8 +193,9 @@ def copy_dir(source, target, **changes):
 def workspace(tmp_path_factory):
     """Earlier results (a run, its export, a comparison) and broken copies of each kind of file."""
     w = tmp_path_factory.mktemp("bad-input")
-    paths = {"nowhere": w / "nowhere", "file": w / "notes.txt"}
+    paths = {"nowhere": w / "nowhere", "file": w / "notes.txt", "python": w / "helpers.py"}
     paths["file"].write_text("an existing file\n")
+    paths["python"].write_text("import torch\n\n\nclass Adamm:\n    pass\n")
     assert main([*TRAIN, "--out", str(w / "run")]) == 0
     assert main(["export", str(w / "run" / "checkpoint.pt"), "--out", str(w / "export"),
                  "--precisions", "fp32"]) == 0

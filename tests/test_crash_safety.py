@@ -1,7 +1,8 @@
 """SIGKILL `descentlab compare` at random moments of every stage, resume, and get the
 uninterrupted run's results; after every kill, no file of the output is half-written.
 
-Each kill is exact rather than timed: a small driver runs the command line with one
+Each kill is exact rather than timed: the command line runs in a child of the fork
+server (``forkserver.py``: a fresh process without the seconds of imports) with one
 function wrapped so that its n-th call SIGKILLs the process (no cleanup, no
 ``finally``, like a power cut or the OOM killer). n is drawn at random for each
 stage; the seed is in the test's name so a failure can be replayed.
@@ -16,7 +17,7 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from descentlab.cli import main
+from forkserver import ForkServer
 
 SEED = 20261130
 ARGS = ["compare", "--model", "logreg", "--optimizers", "sgd", "--epochs", "2", "--batch-size", "64",
@@ -33,23 +34,6 @@ KILLS = [
     ("any file write", "os:replace", 12),                            # the rename of any write: export, run.json, ...
     ("report writing", "descentlab.compare.plots:_save", 5),         # one of the 5 figures
 ]
-
-DRIVER = """
-import importlib, os, signal, sys
-target, nth = sys.argv[1], int(sys.argv[2])
-module, name = target.split(":")
-owner = importlib.import_module(module)
-real = getattr(owner, name)
-calls = [0]
-def dying(*args, **kwargs):
-    calls[0] += 1
-    if calls[0] == nth:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real(*args, **kwargs)
-setattr(owner, name, dying)
-from descentlab.cli import main
-sys.exit(main(sys.argv[3:]))
-"""
 
 # Fields that legitimately differ between two runs of the same comparison: wall-clock
 # seconds, the environment (thread count) of the process that wrote the summary, and
@@ -96,30 +80,30 @@ def assert_nothing_half_written(out):
             pytest.fail(f"unexpected file {path}")
 
 
-def compare(argv, cwd, kill_at=None):
-    command = [sys.executable, "-c", DRIVER, *kill_at] if kill_at else [sys.executable, "-m", "descentlab"]
-    return subprocess.run([*command, *argv], cwd=cwd, capture_output=True, text=True, timeout=600)
-
-
 def test_sigkill_at_random_moments_then_resume_gives_the_same_results(tmp_path):
     rng = random.Random(SEED)
-    assert main([*ARGS, "--out", str(tmp_path / "reference")]) == 0   # uninterrupted, in this process
-
     out = tmp_path / "killed"
-    for number, (stage, target, calls) in enumerate(KILLS):
-        nth = rng.randint(1, calls)
-        argv = [*ARGS, "--out", str(out)] if number == 0 else ["compare", "--out", str(out), "--resume", "--quiet"]
-        run = compare(argv, tmp_path, kill_at=[target, str(nth)])
-        assert run.returncode == -signal.SIGKILL, f"not killed during {stage} (call {nth}): {run.stderr}"
-        assert_nothing_half_written(out)
-    finished = compare(["compare", "--out", str(out), "--resume", "--quiet"], tmp_path)
+    server = ForkServer(tmp_path)
+    try:
+        # uninterrupted, in a process like the killed ones (the same threads, so the same rounding)
+        reference = server.run([*ARGS, "--out", str(tmp_path / "reference")], tmp_path)
+        assert reference.returncode == 0, reference.stderr
+        for number, (stage, target, calls) in enumerate(KILLS):
+            nth = rng.randint(1, calls)
+            argv = [*ARGS, "--out", str(out)] if number == 0 else ["compare", "--out", str(out), "--resume", "--quiet"]
+            run = server.run(argv, tmp_path, kill_at=(target, nth))
+            assert run.returncode == -signal.SIGKILL, f"not killed during {stage} (call {nth}): {run.stderr}"
+            assert_nothing_half_written(out)
+        finished = server.run(["compare", "--out", str(out), "--resume", "--quiet"], tmp_path)
+    finally:
+        server.close()
     assert finished.returncode == 0, finished.stderr
     assert_nothing_half_written(out)
 
     expected = json.loads((tmp_path / "reference" / "results.json").read_text())
     got = json.loads((out / "results.json").read_text())
     assert without_timing(got) == without_timing(expected)
-    # the same files, and no temporary left behind by the kills
+    # the same files, and no temporary left behind by the kills (nor the fork server's logs)
     files = [sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()) for d in (out, tmp_path / "reference")]
     assert files[0] == files[1]
 

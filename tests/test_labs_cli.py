@@ -13,7 +13,7 @@ def test_landscapes_and_list_as_json(capsys):
     assert {"quadratic", "rosenbrock", "beale", "himmelblau", "saddle", "cliff", "neuron", "sparse"} <= \
         {r["name"] for r in rows}
     assert main(["lab", "list", "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 10
+    assert len(json.loads(capsys.readouterr().out)) == 11
 
 
 def test_trajectories_writes_its_files(tmp_path, capsys):
@@ -51,6 +51,15 @@ def test_hessian_prints_the_numbers(capsys):
     printed = capsys.readouterr().out
     for name in ("lambda_max", "lambda_min", "kappa", "alpha*", "2/lambda_max"):
         assert name in printed
+
+
+def test_hessian_explains_an_infinite_kappa_and_a_long_alpha_star(capsys):
+    assert main(["lab", "hessian", "--dataset", "digits", "--model", "logreg", "--samples", "256"]) == 0
+    printed = capsys.readouterr().out
+    assert "kappa          inf: " in printed and "directions of eigenvalue 0" in printed
+    assert "softmax shift" in printed and "inputs equal in every example" in printed
+    assert "kappa over the positive eigenvalues" in printed
+    assert "alpha* > 2/lambda_max" in printed and "the best step along g" in printed
 
 
 @pytest.mark.parametrize("argv, message", [

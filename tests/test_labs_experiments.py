@@ -15,9 +15,9 @@ def measure(name):
         return experiments.get(name).measure(fast=True)[0]
 
 
-def test_the_registry_lists_ten_experiments_each_with_a_lecture():
+def test_the_registry_lists_eleven_experiments_each_with_a_lecture():
     names = experiments.available()
-    assert len(names) == 10 and len(set(names)) == 10
+    assert len(names) == 11 and len(set(names)) == 11
     for row in experiments.describe():
         assert row["lecture"].startswith("lecture 00")
     with pytest.raises(ValueError, match="did you mean 'clipping'"):
@@ -102,6 +102,32 @@ def test_optimal_step():
         assert row["max_alpha_difference"] < 1e-6
         assert row["worst_start_ratios"] == pytest.approx([bound] * len(row["worst_start_ratios"]), rel=1e-9)
         assert row["other_start_max_ratio"] <= bound * (1 + 1e-9)
+
+
+def test_momentum_theory():
+    r = measure("momentum-theory")
+    assert [row["kappa"] for row in r["kappas"]] == [10, 100, 1000]
+    for row in r["kappas"]:
+        k = row["kappa"]
+        lam_min, lam_max = 1 / k, 1.0
+        gd, heavy = (k - 1) / (k + 1), (math.sqrt(k) - 1) / (math.sqrt(k) + 1)   # Polyak 1964
+        assert row["gd_lr"] == pytest.approx(2 / (lam_min + lam_max))
+        assert row["momentum_lr"] == pytest.approx(4 / (math.sqrt(lam_max) + math.sqrt(lam_min)) ** 2)
+        assert row["beta"] == pytest.approx(heavy ** 2)
+        assert row["gd_rate"] == pytest.approx(gd, abs=0.02 * (1 - gd))
+        assert row["momentum_rate"] == pytest.approx(heavy, abs=0.02 * (1 - heavy))
+        for e in row["per_eigenvalue"]:
+            # gradient descent: |1 - lr*lam| by hand; heavy ball: every root has modulus sqrt(beta)
+            assert e["gd"] == pytest.approx(abs(1 - row["gd_lr"] * e["lambda"]), abs=1e-6)
+            assert e["momentum"] == pytest.approx(heavy, abs=0.02 * (1 - heavy))
+    damping = r["critical_damping"]
+    assert damping["critical_beta"] == pytest.approx((1 - math.sqrt(0.1 * 1.0)) ** 2)     # 0.4675
+    assert damping["shown"]["over-damped"]["sign_changes"] == 0
+    assert damping["shown"]["critical"]["sign_changes"] == 0
+    assert damping["shown"]["under-damped"]["sign_changes"] >= 5
+    for row in damping["sweep"]:
+        assert (row["sign_changes"] > 0) == (row["beta"] > 0.4675444679663241)
+    assert all(r["checks"].values())
 
 
 def test_clipping():

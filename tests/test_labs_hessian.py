@@ -92,6 +92,25 @@ def test_model_curvature_of_softmax_regression():
     assert 0 < r["alpha_star"] < math.inf
 
 
+def test_null_directions_of_softmax_regression_on_digits_are_named():
+    # By hand: the softmax shift is 64 + 1 directions; each input that is the same in every example
+    # adds 10 (one per class), of which 1 (the shift along that input) is already counted.
+    from descentlab.train import datasets
+
+    r = hessian.model_curvature("digits", "logreg", samples=256)
+    x = datasets.load("digits").train.x[:256].reshape(256, -1)
+    constant = int((x == x[0]).all(0).sum())
+    assert constant >= 3
+    assert r["null_directions"] == 65 + 9 * constant and r["negative_directions"] == 0
+    named = {k.split(" (")[0]: v for k, v in r["null_explained"].items()}
+    assert named["softmax shift"] == 65
+    assert named[f"the {constant} inputs equal in every example"] == 10 * constant
+    assert named["together"] == r["null_directions"]
+    # alpha* is the step along g only: the curvature there is 1/alpha*, between lambda_min and lambda_max
+    assert r["curvature_along_g"] == pytest.approx(1 / r["alpha_star"])
+    assert r["lambda_min"] <= r["curvature_along_g"] <= r["lambda_max"]
+
+
 def test_model_curvature_rejects_a_mismatched_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError):
         hessian.model_curvature("digits", "logreg", checkpoint=tmp_path / "none.pt")

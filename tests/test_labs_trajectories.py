@@ -111,3 +111,52 @@ def test_write_makes_png_gif_and_json(tmp_path):
     assert sgd["final_point"] == list(paths[0].points[-1])
     assert sgd["distance_to_minimum"] == pytest.approx(min(math.dist(paths[0].points[-1], m) for m in land.minima))
     assert set(sgd) >= {"final_loss", "steps_to_tolerance", "diverged", "left_frame_at", "evaluations"}
+
+
+def test_landscape_defaults_choose_the_lr_per_family_and_are_recorded():
+    land = landscapes.get("rosenbrock")
+    specs = trajectories.specs_from(["sgd", "momentum", "adam", "adadelta"], {"adam": 0.05}, landscape=land)
+    assert [s.hparams for s in specs] == [{"lr": 1e-3}, {"lr": 1e-3}, {"lr": 0.05}, {}]
+    assert specs[0].lr_source == "rosenbrock's default for the SGD family"
+    assert [s.lr_source for s in specs[2:]] == ["--lr", "registry default"]   # adadelta keeps lr = 1
+    # the registry's momentum lr (1e-2) leaves Rosenbrock at once; its landscape default does not:
+    # heavy ball is stable for lr * lambda < 2 (1 + mu) = 3.8, and lambda reaches 1702 at the start
+    hessian_xx = float(land.hessian(land.start)[0, 0])
+    assert 3.8 / hessian_xx > 1e-3 and 3.8 / hessian_xx < 1e-2
+    assert trajectories.run_one(land, Spec("momentum"), land.start, 5).diverged
+    paths = trajectories.run(land, trajectories.specs_from(["sgd", "momentum", "adam"], landscape=land), steps=200)
+    assert not any(p.diverged or p.left_frame_at is not None for p in paths)
+    summary = trajectories.summary(land, paths, land.start, 1e-3)
+    assert [p["lr_source"] for p in summary["paths"]] == [
+        "rosenbrock's default for the SGD family"] * 2 + ["rosenbrock's default for the Adam family"]
+    # momentum carries the path along the flat valley further than plain gradient descent (lecture 002, 5.4)
+    assert land.distance_to_minimum(paths[1].points[-1]) < land.distance_to_minimum(paths[0].points[-1])
+
+
+def test_a_diverged_path_is_marked_where_it_left_the_frame():
+    from descentlab.labs import plots
+
+    land = landscapes.get("quadratic")
+    paths = trajectories.run(land, [Spec("sgd", {"lr": 2.5}), Spec("sgd", {"lr": 0.5})], start=(-2.0, 1.0), steps=30)
+    assert paths[0].diverged and not paths[1].diverged
+    fig, (ax,) = plots.figure(1)
+    plots.draw_paths(ax, land, paths)
+    marks = [line for line in ax.get_lines() if line.get_marker() == "X"]
+    assert len(marks) == 1
+    (x,), (y,) = marks[0].get_data()
+    # y alternates in sign and grows by |1 - 2.5| = 1.5 per step: it crosses y = -3 or 3 first
+    assert abs(abs(y) - 3.0) < 1e-9 and -3 <= x <= 3
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert f"sgd (lr=2.5): DIVERGED, left the frame at step {paths[0].steps} (X)" in labels
+    assert any(t.get_text() == f"step {paths[0].steps}" for t in ax.texts)
+
+
+def test_a_spec_takes_any_optimizer_class_such_as_a_students():
+    land = landscapes.get("neuron")
+    ours = trajectories.run_one(land, Spec("momentum", {"lr": 1.0}), land.start, 20)
+    torchs = trajectories.run_one(land, Spec(torch.optim.SGD, {"lr": 1.0, "momentum": 0.9}), land.start, 20)
+    assert torchs.points == pytest.approx(ours.points, rel=1e-12)
+    summary = torchs.summary(land, 1e-3)
+    assert summary["optimizer"] == "SGD" and summary["hparams"]["lr"] == 1.0
+    assert summary["hparams"]["dampening"] == 0          # torch.optim.SGD's own constructor default
+    assert torchs.label == "SGD (lr=1, momentum=0.9)"

@@ -6,9 +6,9 @@ mini-batches. Lecture 000 ("Batch vs. Mini-batch"): the full batch is the
 special case of one batch holding every sample.
 
 A ``torch.utils.data.DataLoader`` would collate one sample at a time in
-Python; here each batch is one gather from the whole in-memory array, so an
-epoch of Fashion-MNIST in batches of 128 takes tens of milliseconds
-(``benchmarks/batching.py``). ``x`` and ``y`` must be CPU tensors.
+Python; here each batch is one gather from the whole in-memory array
+(``benchmarks/batching.py`` times an epoch both ways). ``x`` and ``y`` must be
+CPU tensors.
 """
 
 import math
@@ -36,9 +36,9 @@ def epoch_batches(x, y, batch_size, generator, shard=(0, 1)):
         yield (x, y) if world == 1 else (x[rank::world], y[rank::world])
         return
     order = torch.randperm(n, generator=generator).numpy()
-    # The gather runs in numpy: single-threaded, it took 30-40 ms per Fashion-MNIST
-    # epoch, while torch's x[index] (135 ms) and index_select (28 ms alone, over a
-    # second when the model's other thread competed for the two cores) did not hold up.
+    # The gather runs in numpy: single-threaded, it does not compete with the model's
+    # threads for the cores, as torch's x[index] and index_select do
+    # (benchmarks/batching.py times it beside index_select).
     xs, ys = x.numpy(), y.numpy()
     for start in range(0, n, batch_size):
         index = order[start:start + batch_size][rank::world]

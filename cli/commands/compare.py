@@ -32,6 +32,11 @@ def add_arguments(parser):
                         metavar="NAME=VALUE", help="a model option, e.g. variant=fmnist_2c2d (repeatable)")
     parser.add_argument("--optimizers", type=arguments.name_list, default=(), metavar="A,B,C",
                         help="registry names (default: all)")
+    parser.add_argument("--optimizer-file", action="append", default=[], metavar="FILE:Class",
+                        help="your own optimizer class (a torch.optim.Optimizer subclass) from a .py file, "
+                             "compared beside the others (repeatable); it runs as its class name lower-cased, "
+                             "or student-NAME where that is a registry name (a student's Adam: student-adam); "
+                             "its hyperparameters are its constructor's defaults, --lr NAME=V sets its lr")
     parser.add_argument("--epochs", type=arguments.positive_int, default=d.epochs,
                         help=f"default {d.epochs}")
     parser.add_argument("--batch-size", type=arguments.batch_size, default=d.batch_size, metavar="B|full",
@@ -92,8 +97,9 @@ def run(args):
     from descentlab.errors import UserError
 
     precisions = () if args.precisions == ("none",) else args.precisions
+    names, files = _optimizers(args.optimizers, args.optimizer_file)
     config = CompareConfig(dataset=args.dataset, model=args.model, model_kwargs=dict(args.model_option),
-                           optimizers=args.optimizers, epochs=args.epochs, batch_size=args.batch_size,
+                           optimizers=names, optimizer_files=files, epochs=args.epochs, batch_size=args.batch_size,
                            seeds=args.seeds, lr=dict(args.lr), tune_lr=args.tune_lr,
                            tune_epochs=args.tune_epochs, schedule=args.schedule,
                            schedule_kwargs=dict(args.schedule_option), clip_norm=args.clip_norm,
@@ -118,6 +124,23 @@ def run(args):
     return _print(run_compare(config, out, quiet=args.quiet, tensorboard=args.tensorboard), out)
 
 
+def _optimizers(names, references):
+    """``--optimizers`` with each ``--optimizer-file`` class added under the name it runs as
+    (after every registry optimizer when ``--optimizers`` is not given), and ``{name: FILE:Class}``.
+    A missing file, a file that is not Python, no such class, a class that is not an
+    optimizer: ValueError, before any training."""
+    from descentlab import optimizers
+    from descentlab.optimizers import registry
+
+    if not references:
+        return names, {}
+    files = {}
+    for reference in references:
+        name = registry.register_file(reference)
+        files[name] = registry.info(name).reference
+    return tuple(names or optimizers.available()) + tuple(files), files
+
+
 def _workers(text):
     """``--workers``: a positive integer, or ``auto`` (None: ``compare.pool.worker_count`` decides)."""
     if text == "auto":
@@ -131,7 +154,7 @@ def _workers(text):
 def _flag(field):
     """The command-line flag that sets a ``CompareConfig`` field."""
     return {"model_kwargs": "--model-option", "schedule_kwargs": "--schedule-option",
-            "lr": "--lr"}.get(field, "--" + field.replace("_", "-"))
+            "lr": "--lr", "optimizer_files": "--optimizer-file"}.get(field, "--" + field.replace("_", "-"))
 
 
 def _print(results, out):

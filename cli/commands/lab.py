@@ -9,9 +9,13 @@ and the exercises with their grader.
   descentlab lab new DIR                        hand out the exercises (stubs, a README, the notebooks)
   descentlab lab check EXERCISE [--path FILE]   grade one exercise file (default: EXERCISE.py)
   descentlab lab check --all DIR                grade every exercise file in DIR
+  descentlab lab autograder --out DIR           write a Gradescope autograder (then edit DIR/config.json, zip, upload)
 
-lab check exits 0 when every check passes, 1 when one fails, 2 on bad input
-(no such exercise, a file that does not import).
+lab check exits 0 when every check passes, 1 when one fails (or the file
+reaches for an answer: an import of descentlab.optimizers.Adam,
+torch.optim.Adam, ...), 2 on bad input (no such exercise, a file that does
+not import or lacks the exercise's class). lab autograder exits 2 when DIR
+exists (nothing is overwritten).
 
 ``lab run`` exits 1 when an experiment's claim does not hold in this run.
 Each action is one entry of ``ACTIONS`` below (its help, a function adding
@@ -61,7 +65,8 @@ def _trajectories_args(parser):
     parser.add_argument("--start", type=_start, metavar="X,Y",
                         help="default: the landscape's start; write --start=-1,2 when X is negative")
     parser.add_argument("--lr", type=arguments.lr_assignment, action="append", default=[], metavar="NAME=V",
-                        help="learning rate of one optimizer (repeatable); otherwise its registry default")
+                        help="learning rate of one optimizer (repeatable); otherwise the landscape's default "
+                             "for its family (see docs/labs.md), else its registry default")
     parser.add_argument("--tol", type=arguments.positive_float, default=1e-3,
                         help="distance to the minimum that counts as reached (default 1e-3)")
     parser.add_argument("--no-gif", action="store_true", help="skip the animation")
@@ -72,7 +77,7 @@ def _trajectories(args):
     from descentlab.labs import landscapes, trajectories
 
     land = landscapes.get(args.landscape)
-    specs = trajectories.specs_from(args.optimizers, dict(args.lr))
+    specs = trajectories.specs_from(args.optimizers, dict(args.lr), landscape=land)
     paths = trajectories.run(land, specs, start=args.start, steps=args.steps)
     result = trajectories.write(args.out, land, paths, tol=args.tol, gif=not args.no_gif)
     for p in result["paths"]:
@@ -80,8 +85,9 @@ def _trajectories(args):
             f"left the frame at step {p['left_frame_at']}" if p["left_frame_at"] is not None else
             f"distance to minimum {p['distance_to_minimum']:.3g}" if p["distance_to_minimum"] is not None
             else f"loss {p['final_loss']:.4g}")
-        print(f"{p['label']}: {state}")
-    print(f"wrote {args.out}/trajectories.png, .gif, .json")
+        lr = p["hparams"].get("lr")
+        print(f"{p['label']}: {state}" + (f"  [lr {lr:g}: {p['lr_source']}]" if lr is not None else ""))
+    print(f"wrote {args.out}/trajectories.png{'' if args.no_gif else ', .gif'}, .json")
     return 0
 
 
@@ -110,11 +116,37 @@ def _hessian(args):
           f"{r['power_iterations']} HVPs)")
     if r["lambda_min"] is not None:
         print(f"  lambda_min     {r['lambda_min']:.6g}")
-        print(f"  kappa          {r['kappa']:.6g}   (over the eigenvalues > 1e-10 lambda_max: "
-              f"{r['kappa_nonzero']:.6g}; {r['null_directions']} left out)")
-    print(f"  alpha*         {r['alpha_star']:.6g}   (g'g / g'Hg)")
+        print(f"  kappa          {r['kappa']:.6g}{_kappa_reason(r)}")
+        for name, count in r["null_explained"].items():
+            if name != "together" and count:
+                print(f"                   {count}: {name}")
+        shared = sum(v for k, v in r["null_explained"].items() if k != "together") - r["null_explained"]["together"]
+        unnamed = (r["null_directions"] or 0) - r["null_explained"]["together"]
+        if shared:
+            print(f"                   ({shared} directions are counted in both)")
+        if unnamed:
+            print(f"                   {unnamed}: others (e.g. units whose ReLU is off on every example)")
+        if r["kappa"] == float("inf"):
+            print(f"                 kappa over the positive eigenvalues (> 1e-10 lambda_max) = {r['kappa_nonzero']:.6g}")
+    print(f"  alpha*         {r['alpha_star']:.6g}   (g'g / g'Hg: the best step along -g)")
     print(f"  lr < 2/lambda_max = {r['lr_bound']:.6g}")
+    if r["alpha_star"] > r["lr_bound"]:
+        print(f"  alpha* > 2/lambda_max: along g the curvature g'Hg/g'g = {r['curvature_along_g']:.4g} is far below\n"
+              f"                 lambda_max = {r['lambda_max']:.4g}, so the best step along g is long; 2/lambda_max bounds a "
+              f"fixed\n                 learning rate in the steepest direction, where a step of alpha* would diverge")
     return 0
+
+
+
+def _kappa_reason(r):
+    """Why kappa is infinite: directions of zero curvature, or of negative curvature."""
+    reasons = []
+    if r["null_directions"]:
+        reasons.append(f"{r['null_directions']} directions of eigenvalue 0 (< 1e-10 lambda_max), "
+                       "the loss flat along them")
+    if r["negative_directions"]:
+        reasons.append(f"{r['negative_directions']} of negative eigenvalue (not convex here)")
+    return ": " + "; ".join(reasons) if reasons and r["kappa"] == float("inf") else ""
 
 
 def _list(args):
@@ -171,7 +203,7 @@ def _check_args(parser):
                         help="momentum, nesterov, adagrad, rmsprop, adam, diffgrad, step_decay or clip_grad_norm")
     parser.add_argument("--path", metavar="FILE", help="the student's file (default: EXERCISE.py)")
     parser.add_argument("--all", metavar="DIR", help="grade every exercise file in DIR")
-    parser.add_argument("--json", action="store_true", help="print a Gradescope-style results.json")
+    parser.add_argument("--json", action="store_true", help="print Gradescope's results.json (1 point per check)")
     parser.add_argument("--timeout", type=arguments.positive_float, default=10.0, metavar="SECONDS",
                         help="time limit of the student's code, per exercise (default 10)")
 
@@ -181,7 +213,7 @@ def _check(args):
     import sys
 
     from descentlab.errors import UserError
-    from descentlab.labs import feedback, grader
+    from descentlab.labs import feedback, gradescope, grader
 
     if (args.all is None) == (args.exercise is None):
         raise UserError("give either EXERCISE [--path FILE] or --all DIR")
@@ -189,11 +221,24 @@ def _check(args):
         reports = grader.grade_directory(args.all, args.timeout)
     else:
         reports = grader.grade([(args.exercise, args.path or f"{args.exercise}.py")], args.timeout)
-    print(json.dumps(feedback.gradescope(reports), indent=2) if args.json else feedback.format_text(reports))
+    print(json.dumps(gradescope.results(reports), indent=2) if args.json else feedback.format_text(reports))
     for report in reports:
         if report.import_error:
             print(f"descentlab lab check: error: {report.path}: {feedback.hints(report)[0]}", file=sys.stderr)
     return grader.exit_code(reports)
+
+
+def _autograder_args(parser):
+    parser.add_argument("--out", required=True, metavar="DIR", help="a new folder (it must not exist)")
+
+
+def _autograder(args):
+    from descentlab.labs import gradescope
+
+    folder = gradescope.build(args.out)
+    print(f"wrote {folder}: edit {folder}/config.json (points, visibility, hidden checks), then upload "
+          f"the zip of its contents to Gradescope: cd {folder} && zip -r ../autograder.zip .")
+    return 0
 
 
 # name -> (help, add the action's arguments, run it)
@@ -205,6 +250,8 @@ ACTIONS = {
     "run": ("run one lecture experiment, or all", _run_args, _run),
     "new": ("copy the exercise stubs, a student README and the notebooks into DIR", _new_args, _new),
     "check": ("grade exercise files against our optimizers, naming the likely mistake", _check_args, _check),
+    "autograder": ("write a Gradescope autograder for the exercises (hidden checks, points, visibility)",
+                   _autograder_args, _autograder),
 }
 
 

@@ -9,6 +9,8 @@ The optimizer exercises are ``LectureOptimizer`` subclasses in which the
 student writes ``init_state`` and ``update``, the two methods each of our own
 optimizers consists of: a finished exercise is a ``torch.optim.Optimizer``
 that trains any model, while the grader still sees one update at a time on
-inputs it chooses. The schedule subclasses ``schedules.ClosedForm`` (the
-student writes ``factor``); clipping is a plain function.
+inputs it chooses. The schedule subclasses ``ClosedForm`` (the student writes
+``factor``); clipping is a plain function. The stubs import only these two
+base classes from descentlab: while grading nothing else of descentlab is
+reachable (``descentlab.labs.isolation``).
 """

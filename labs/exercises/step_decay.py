@@ -24,7 +24,7 @@ Check your work:  descentlab lab check step_decay --path step_decay.py
 
 import math
 
-from descentlab.optimizers.schedules import ClosedForm
+from descentlab.optimizers import ClosedForm
 
 
 class StepDecay(ClosedForm):

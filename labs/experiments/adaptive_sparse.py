@@ -21,6 +21,11 @@ CLAIM = ("On the sparse-feature problem, after 100 steps Adagrad's effective lea
          "dense coordinate b is below a tenth of RMSProp's, and falls like 1/√t; its rate on the "
          "sparse coordinate w stays higher than on b, which is what Adagrad is for.")
 LECTURE = "lecture 002, Module 5.9 (Adagrad on sparse features, RMSProp, Adam)"
+NOTE = ("The 1/√t guide line assumes a gradient of steady size: Adagrad's sum v_t then grows like t. "
+        "From about step 100 Adagrad is near the minimum and its gradient on b shrinks (|g_b| about 2.7 "
+        "at step 100, 0.24 at step 300), so the new g² add almost nothing to the sum, v_t stops growing "
+        "and the rate levels off instead of falling further. RMSProp's and Adam's averages forget the "
+        "large early gradients, so their rates rise as the gradients shrink near the minimum.")
 
 LR = 0.1
 AT = 100
@@ -84,4 +89,6 @@ def draw(data, out):
     for ax, what in ((middle, "b, the dense coordinate"), (right, "w, the sparse coordinate")):
         plots.finish(ax, f"effective learning rate of {what}", "step", "effective lr  η/(√v + ε)",
                      xscale="log", yscale="log")
+    plots.note(middle, "1/√t holds while |g| is steady;\nnear the minimum (step ≳ 100)\ng shrinks, Adagrad's sum "
+                       "stops\ngrowing and its rate levels off", x=0.97, y=0.24, ha="right")
     return [plots.save(fig, out / "adaptive-sparse.png")]

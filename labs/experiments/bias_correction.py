@@ -18,10 +18,18 @@ from descentlab.labs import landscapes, plots, trajectories
 
 NAME = "bias-correction"
 TITLE = "Without bias correction Adam's first steps are several times too large"
-CLAIM = ("With β₁ = 0.9, β₂ = 0.999, Adam without bias correction takes a first step about "
-         "(1 − β₁)/√(1 − β₂) ≈ 3.16 times the corrected one, and its early steps grow to several "
-         "times η; with the correction every early step is η per coordinate.")
+CLAIM = ("With β₁ = 0.9, β₂ = 0.999, Adam's bias-corrected first step moves every coordinate by "
+         "exactly η, whatever the gradient's size (m̂₁ = g₁, v̂₁ = g₁²); without the correction the first "
+         "step is (1 − β₁)/√(1 − β₂) ≈ 3.16 times that, and while the gradient stays steady the "
+         "uncorrected steps grow to several times η. After the first step, corrected steps stay at η per "
+         "coordinate only as long as the gradient does not change.")
 LECTURE = "lecture 002, Module 5.9 (why bias correction); lecture 004 (Adam with bias correction)"
+NOTE = ("The guide lines assume a steady gradient. Its large steps take the uncorrected run off the "
+        "plateau: by step 25 its gradient is 30 times the starting one and then turns in the valley, so its "
+        "m and v no longer describe a steady gradient and the ratio leaves (1 − β₁ᵗ)/√(1 − β₂ᵗ); from then "
+        "on the two runs are at different points with different gradients. The corrected run's gradient "
+        "grows slowly along the plateau; m̂ (memory ~10 steps) follows the growth sooner than v̂ (memory "
+        "~1000 steps), so m̂/√v̂ exceeds 1 and its steps grow above η per coordinate.")
 
 LR = 0.01
 
@@ -70,4 +78,8 @@ def draw(data, out):
     right.plot(t, [uncorrected_ratio(k) for k in t], color="black", linestyle=":",
                label="(1 − β₁ᵗ)/√(1 − β₂ᵗ)")
     plots.finish(right, "how much too large", "step t", "uncorrected / corrected step")
+    plots.note(middle, "η per coordinate holds under a steady gradient;\nthe corrected run's gradient grows "
+                       "slowly, m̂\nfollows sooner than v̂: steps grow above η", y=0.2)
+    plots.note(right, "from step ~25 the uncorrected run has left\nthe plateau (its gradient 30x larger, "
+                      "then\nturning): the steady-gradient formula no\nlonger applies")
     return [plots.save(fig, out / "bias-correction.png")]
