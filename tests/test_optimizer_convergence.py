@@ -7,17 +7,26 @@ Adding an optimizer to the registry means adding a row to both tables:
 """
 
 import pytest
+import torch
 
 from descentlab import optimizers
-from optimizer_cases import minimise
+from optimizer_cases import beale, beale_grad, minimise
 
 
 def rosenbrock(x):
     return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
 
 
+def rosenbrock_grad(x):
+    return torch.stack([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)])
+
+
 def quadratic(x):
     return 0.5 * (x[0] ** 2 + 100 * x[1] ** 2)
+
+
+def quadratic_grad(x):
+    return torch.stack([x[0], 100 * x[1]])
 
 
 # name -> (hyperparameters, steps, f must end below). f(start) = 12.5 (Rosenbrock), 50.5 (quadratic).
@@ -67,14 +76,23 @@ QUADRATIC = {
 @pytest.mark.parametrize("name", sorted(ROSENBROCK))
 def test_rosenbrock(name):
     hp, steps, tol = ROSENBROCK[name]
-    assert rosenbrock(minimise(name, rosenbrock, [-1.5, 2.0], hp, steps)).item() < tol
+    assert rosenbrock(minimise(name, rosenbrock, rosenbrock_grad, [-1.5, 2.0], hp, steps)).item() < tol
 
 
 @pytest.mark.parametrize("name", sorted(QUADRATIC))
 def test_ill_conditioned_quadratic(name):
     hp, steps, tol = QUADRATIC[name]
-    assert quadratic(minimise(name, quadratic, [1.0, 1.0], hp, steps)).item() < tol
+    assert quadratic(minimise(name, quadratic, quadratic_grad, [1.0, 1.0], hp, steps)).item() < tol
 
 
 def test_every_optimizer_has_a_row():
     assert set(optimizers.available()) <= set(ROSENBROCK) & set(QUADRATIC)
+
+
+def test_the_hand_written_gradients_are_autograds():
+    points = torch.randn(20, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 2
+    for f, grad in ((rosenbrock, rosenbrock_grad), (quadratic, quadratic_grad), (beale, beale_grad)):
+        for point in points:
+            x = point.clone().requires_grad_()
+            f(x).backward()
+            torch.testing.assert_close(grad(point), x.grad, rtol=1e-12, atol=1e-12)

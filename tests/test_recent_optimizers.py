@@ -13,8 +13,8 @@ import torch
 
 from descentlab import optimizers
 import reference_recent as ref
-from optimizer_cases import (all_cases, case_id, gradient_stream, make_params, minimise, numpy_reference_run,
-                             param_groups, set_grads)
+from optimizer_cases import (all_cases, beale, beale_grad, case_id, gradient_stream, make_params, minimise,
+                             numpy_reference_run, param_groups, set_grads)
 
 STEPS = 40
 TOL = dict(rtol=0, atol=1e-10)
@@ -251,11 +251,6 @@ def test_angulargrad_bad_arguments(bad):
 
 # --- Beale (Rosenbrock and the quadratic are in test_optimizer_convergence.py) ---------------
 
-def beale(x):
-    return ((1.5 - x[0] + x[0] * x[1]) ** 2 + (2.25 - x[0] + x[0] * x[1] ** 2) ** 2
-            + (2.625 - x[0] + x[0] * x[1] ** 3) ** 2)
-
-
 # name -> (hyperparameters, steps, f must end below); minimum f(3, 0.5) = 0, f(1, 1) = 14.2.
 BEALE = {
     "nadam": ({"lr": 2e-2}, 2000, 1e-10),
@@ -272,6 +267,6 @@ BEALE = {
 @pytest.mark.parametrize("name", sorted(BEALE))
 def test_beale(name):
     hp, steps, tol = BEALE[name]
-    x = minimise(name, beale, [1.0, 1.0], hp, steps)
+    x = minimise(name, beale, beale_grad, [1.0, 1.0], hp, steps)
     assert beale(x).item() < tol
     assert torch.allclose(x, torch.tensor([3.0, 0.5], dtype=torch.float64), atol=1e-2)
