@@ -4,8 +4,9 @@ The suite runs in parallel (pytest-xdist, ``-n auto --dist loadgroup`` in
 pyproject.toml): one worker process per core, each computing with its share
 of the cores' torch threads, so that workers do not fight over the cores.
 Tests are handed out one by one, except those that use a module- or
-session-scoped fixture (a trained model, an export, a comparison): they go
-to one worker as a group named after the fixture, so that it is built once.
+session-scoped fixture (a trained model, an export, a comparison, the fork
+server): they go to one worker as a group named after the fixture, so that it
+is built once.
 """
 
 import os
@@ -30,3 +31,14 @@ def pytest_collection_modifyitems(items):
                         and definitions[-1].baseid)  # ours, not pytest's own (tmp_path_factory)
         if shared:
             item.add_marker(pytest.mark.xdist_group(shared[0]))
+
+
+@pytest.fixture(scope="session")
+def forkserver(tmp_path_factory):
+    """Runs ``descentlab`` command lines in fresh processes without their seconds of imports
+    (``forkserver.py``)."""
+    from forkserver import ForkServer
+
+    server = ForkServer(tmp_path_factory.mktemp("forkserver"))
+    yield server
+    server.close()

@@ -39,13 +39,14 @@ def dying(owner, name, nth):
 
 def child(job):
     os.chdir(job["cwd"])
-    for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
-        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.dup2(target, fd)
-        os.close(target)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    if job["tty"]:   # a terminal for all three, as a shell gives it
+        opened = [(os.open(job["tty"], os.O_RDWR), fd) for fd in (0, 1, 2)]
+    else:
+        opened = [(os.open(os.devnull, os.O_RDONLY), 0)] + [
+            (os.open(job[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd) for fd, name in ((1, "stdout"), (2, "stderr"))]
+    for source, fd in opened:
+        os.dup2(source, fd)
+        os.close(source)
     if job["kill_at"]:
         module, _, name = job["kill_at"][0].partition(":")
         dying(importlib.import_module(module), name, job["kill_at"][1])
@@ -69,9 +70,11 @@ for line in sys.stdin:
 
 
 class ForkServer:
-    """``run(argv, cwd, kill_at=None)`` -> ``subprocess.CompletedProcess`` of ``descentlab ARGV``
-    run in a forked child; ``kill_at=("module:function", n)`` SIGKILLs the child at the n-th call
-    of that function (no cleanup, no ``finally``, like a power cut). The children compute with
+    """``run(argv, cwd, kill_at=None, tty=None)`` -> ``subprocess.CompletedProcess`` of
+    ``descentlab ARGV`` run in a forked child; ``kill_at=("module:function", n)`` SIGKILLs the
+    child at the n-th call of that function (no cleanup, no ``finally``, like a power cut);
+    ``tty``: the path of a terminal (a pty's other end) for its stdin, stdout and stderr, whose
+    output the caller reads (``stdout``, ``stderr`` are then empty). The children compute with
     as many torch threads as this process (the suite's workers share the cores)."""
 
     def __init__(self, scratch):
@@ -85,11 +88,12 @@ class ForkServer:
             raise RuntimeError("the fork server did not start")
         self.jobs = 0
 
-    def run(self, argv, cwd, kill_at=None):
+    def run(self, argv, cwd, kill_at=None, tty=None):
         self.jobs += 1
         out, err = (self.scratch / f"job{self.jobs}.{stream}" for stream in ("out", "err"))
+        out.write_text(""), err.write_text("")
         job = {"argv": list(argv), "cwd": str(cwd), "kill_at": list(kill_at) if kill_at else None,
-               "stdout": str(out), "stderr": str(err)}
+               "stdout": str(out), "stderr": str(err), "tty": tty}
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
         answer = self.process.stdout.readline()

@@ -17,7 +17,6 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from forkserver import ForkServer
 
 SEED = 20261130
 ARGS = ["compare", "--model", "logreg", "--optimizers", "sgd", "--epochs", "2", "--batch-size", "64",
@@ -80,30 +79,26 @@ def assert_nothing_half_written(out):
             pytest.fail(f"unexpected file {path}")
 
 
-def test_sigkill_at_random_moments_then_resume_gives_the_same_results(tmp_path):
+def test_sigkill_at_random_moments_then_resume_gives_the_same_results(tmp_path, forkserver):
     rng = random.Random(SEED)
     out = tmp_path / "killed"
-    server = ForkServer(tmp_path)
-    try:
-        # uninterrupted, in a process like the killed ones (the same threads, so the same rounding)
-        reference = server.run([*ARGS, "--out", str(tmp_path / "reference")], tmp_path)
-        assert reference.returncode == 0, reference.stderr
-        for number, (stage, target, calls) in enumerate(KILLS):
-            nth = rng.randint(1, calls)
-            argv = [*ARGS, "--out", str(out)] if number == 0 else ["compare", "--out", str(out), "--resume", "--quiet"]
-            run = server.run(argv, tmp_path, kill_at=(target, nth))
-            assert run.returncode == -signal.SIGKILL, f"not killed during {stage} (call {nth}): {run.stderr}"
-            assert_nothing_half_written(out)
-        finished = server.run(["compare", "--out", str(out), "--resume", "--quiet"], tmp_path)
-    finally:
-        server.close()
+    # uninterrupted, in a process like the killed ones (the same threads, so the same rounding)
+    reference = forkserver.run([*ARGS, "--out", str(tmp_path / "reference")], tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    for number, (stage, target, calls) in enumerate(KILLS):
+        nth = rng.randint(1, calls)
+        argv = [*ARGS, "--out", str(out)] if number == 0 else ["compare", "--out", str(out), "--resume", "--quiet"]
+        run = forkserver.run(argv, tmp_path, kill_at=(target, nth))
+        assert run.returncode == -signal.SIGKILL, f"not killed during {stage} (call {nth}): {run.stderr}"
+        assert_nothing_half_written(out)
+    finished = forkserver.run(["compare", "--out", str(out), "--resume", "--quiet"], tmp_path)
     assert finished.returncode == 0, finished.stderr
     assert_nothing_half_written(out)
 
     expected = json.loads((tmp_path / "reference" / "results.json").read_text())
     got = json.loads((out / "results.json").read_text())
     assert without_timing(got) == without_timing(expected)
-    # the same files, and no temporary left behind by the kills (nor the fork server's logs)
+    # the same files, and no temporary left behind by the kills
     files = [sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()) for d in (out, tmp_path / "reference")]
     assert files[0] == files[1]
 
