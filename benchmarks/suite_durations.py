@@ -8,8 +8,8 @@ _tests = {}
 
 
 def pytest_runtest_logreport(report):
-    # pytest-xdist appends "@<group>" to the ids of grouped tests; the groups' names start with tests/
-    nodeid = report.nodeid.rsplit("@tests/", 1)[0]
+    # pytest-xdist appends "@<group>" to the ids of grouped tests; our groups are named after tests/...
+    nodeid = report.nodeid.rsplit("@tests", 1)[0]
     test = _tests.setdefault(nodeid, {"seconds": 0.0, "outcome": "passed"})
     test["seconds"] += report.duration
     if report.failed:

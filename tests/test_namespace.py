@@ -43,8 +43,8 @@ def test_imports_come_from_descentlab_not_the_working_directory(tmp_path):
 
 def test_compare_runs_from_a_folder_of_student_files(tmp_path):
     folder = student_folder(tmp_path)
-    result = run([sys.executable, "-m", "descentlab", "compare", "--optimizers", "adam", "--epochs", "1", "--seeds", "0",
-                  "--out", "out", "--quiet"], folder)
+    result = run([sys.executable, "-m", "descentlab", "compare", "--model", "logreg", "--optimizers", "adam",
+                  "--epochs", "1", "--seeds", "0", "--precisions", "fp32,fp16,int8", "--out", "out", "--quiet"], folder)
     assert result.returncode == 0, result.stderr
     results = json.loads((folder / "out" / "results.json").read_text())
     assert [r["optimizer"] for r in results["runs"]] == ["adam"]
