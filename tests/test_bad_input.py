@@ -264,6 +264,7 @@ def exit_code(argv):
         return exc.code
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv,message", [pytest.param(argv, message, id=name) for name, argv, message in CASES])
 def test_bad_input(argv, message, workspace, capsys, tmp_path):
     paths, can_lock = workspace

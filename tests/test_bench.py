@@ -22,6 +22,7 @@ def _bench(argv, capsys):
     return code, out, err.strip()
 
 
+@pytest.mark.slow
 def test_bench_json_schema_and_speedups(exported, tmp_path, capsys):
     out_file = tmp_path / "bench.json"
     code, out, _ = _bench([str(exported), "-t", "0.05", "--batch", "8", "--json", "--out", str(out_file)], capsys)
@@ -61,6 +62,7 @@ def test_bench_json_schema_and_speedups(exported, tmp_path, capsys):
     assert "torch" in torch["device_name"].lower() or "pytorch" in torch["device_name"].lower()
 
 
+@pytest.mark.slow
 def test_single_ir_without_checkpoint_skips_pytorch(exported, tmp_path, capsys):
     alone = tmp_path / "alone"
     alone.mkdir()
@@ -80,6 +82,7 @@ def test_single_ir_without_checkpoint_skips_pytorch(exported, tmp_path, capsys):
     (["-t", "0"], "the duration must be positive"),
     (["--nireq", "0"], "nireq must be a positive integer"),
 ])
+@pytest.mark.slow
 def test_bad_options_exit_2_with_one_line(exported, argv, message, capsys):
     code, _, err = _bench([str(exported), *argv], capsys)
     assert code == 2 and message in err and "\n" not in err

@@ -33,6 +33,7 @@ def numbers(results):
     return out
 
 
+@pytest.mark.slow
 def test_outputs_are_the_documented_ones(tmp_path):
     results = run_compare(dataclasses.replace(SMALL, seeds=(0, 1)), tmp_path / "c", quiet=True)
     saved = json.loads((tmp_path / "c" / "results.json").read_text())
@@ -58,6 +59,7 @@ def test_outputs_are_the_documented_ones(tmp_path):
     assert results["summary"] == saved["summary"]
 
 
+@pytest.mark.slow
 def test_killed_comparison_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     uninterrupted = run_compare(SMALL, tmp_path / "a", quiet=True)
 
@@ -88,6 +90,7 @@ def test_killed_comparison_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     assert numbers(resumed) == numbers(uninterrupted)
 
 
+@pytest.mark.slow
 def test_divergence_is_kept_and_the_comparison_goes_on(tmp_path):
     cfg = dataclasses.replace(SMALL, model="mlp", optimizers=("sgd", "adam"), lr={"sgd": 1e4})
     results = run_compare(cfg, tmp_path / "d", quiet=True)
@@ -100,6 +103,7 @@ def test_divergence_is_kept_and_the_comparison_goes_on(tmp_path):
     assert "Diverged: sgd" in (tmp_path / "d" / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_tune_lr_picks_the_best_of_the_grid(tmp_path):
     cfg = dataclasses.replace(SMALL, optimizers=("sgd",), tune_lr=True, tune_epochs=1)
     results = run_compare(cfg, tmp_path / "t", quiet=True)
@@ -112,6 +116,7 @@ def test_tune_lr_picks_the_best_of_the_grid(tmp_path):
     assert results["runs"][0]["hparams"]["lr"] == best["lr"]
 
 
+@pytest.mark.slow
 def test_openvino_stage_fills_every_precision(tmp_path):
     cfg = dataclasses.replace(SMALL, model="mlp", optimizers=("adam",), epochs=3,
                               precisions=("fp32", "fp16", "int8"))
@@ -130,6 +135,7 @@ def test_openvino_stage_fills_every_precision(tmp_path):
     assert fp32_delta["stage"] == "ir-fp32" and fp32_delta["max_abs_diff"] <= 1e-4
 
 
+@pytest.mark.slow
 def test_the_speed_levers_leave_every_number_as_it_was(tmp_path, monkeypatch):
     """The ONNX graph reused from the run before, native not scored again where it is pinned f32,
     the IRs not scored on the validation split: the same numbers as with none of that."""
@@ -174,6 +180,7 @@ def exit_code(argv):
         return exc.code
 
 
+@pytest.mark.slow
 def test_a_failed_export_is_reported_and_the_comparison_goes_on(tmp_path, monkeypatch):
     from descentlab import export
 
@@ -219,6 +226,7 @@ def test_resume_needs_out(capsys, tmp_path):
     assert "no comparison to resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_resume_continues_with_the_saved_settings(tmp_path, monkeypatch, capsys):
     argv = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "2", "--seeds", "0",
             "--batch-size", "64", "--precisions", "none", "--quiet", "--out", str(tmp_path / "c")]
@@ -239,6 +247,7 @@ def test_cli_resume_continues_with_the_saved_settings(tmp_path, monkeypatch, cap
     assert [r["optimizer"] for r in results["runs"]] == ["sgd", "adam"]
 
 
+@pytest.mark.slow
 def test_parallel_workers_give_the_same_numbers(tmp_path):
     """Same runs, same order; only float rounding differs (one torch thread per worker
     instead of two changes the order of summation inside matmuls)."""
@@ -290,6 +299,7 @@ def test_runs_are_handed_out_longest_first_over_every_seed():
     assert pool.estimated_cost(wide) > pool.estimated_cost(tasks[1].config) > pool.estimated_cost(armijo) > 5
 
 
+@pytest.mark.slow
 def test_existing_comparison_is_not_overwritten(tmp_path, capsys):
     run_compare(dataclasses.replace(SMALL, optimizers=("sgd",), epochs=1), tmp_path / "c", quiet=True)
     before = (tmp_path / "c" / "results.json").read_text()
@@ -298,6 +308,7 @@ def test_existing_comparison_is_not_overwritten(tmp_path, capsys):
     assert (tmp_path / "c" / "results.json").read_text() == before
 
 
+@pytest.mark.slow
 def test_cli_prints_the_table_and_help_is_fast(tmp_path, forkserver):
     out = forkserver.run(["compare", "--optimizers", "sgd,adam", "--model", "logreg", "--epochs", "1",
                           "--precisions", "none", "--seeds", "0", "--out", str(tmp_path / "c")], tmp_path)
@@ -418,6 +429,7 @@ def test_int8_differences_within_test_set_noise_are_marked():
     assert "-0.56 (noise)" in section and "-8.36 (p = 2e-09)" in section
 
 
+@pytest.mark.slow
 def test_quiet_on_a_terminal_prints_the_summary_and_nothing_else(tmp_path, forkserver):
     """On a pseudo-terminal our progress line and NNCF's rich progress bars would show;
     --quiet leaves the headline, the table and the paths."""
@@ -455,6 +467,7 @@ def test_quiet_on_a_terminal_prints_the_summary_and_nothing_else(tmp_path, forks
     assert all(line.startswith("|") for line in lines[1:-1]), lines
 
 
+@pytest.mark.slow
 def test_a_comparison_saved_before_a_setting_existed_resumes(tmp_path, capsys):
     """A compare.json written before a setting was added (here train_device and
     max_accuracy_drop) resumes with those settings' defaults; one with a setting

@@ -41,6 +41,7 @@ def results(tmp_path_factory):
                             batch_size=50, seeds=[0], precisions=["fp32", "int8"])
 
 
+@pytest.mark.slow
 def test_results_are_returned_and_written(results):
     out, res = results
     assert res == json.loads((out / "results.json").read_text())
@@ -48,6 +49,7 @@ def test_results_are_returned_and_written(results):
     assert [r["optimizer"] for r in res["runs"]] == ["sgd", "adam"]
 
 
+@pytest.mark.slow
 def test_sgd_run_equals_a_plain_torch_loop(results):
     """An independent reference: torch.optim.SGD on the same initial weights and
     the same batch order gives the same test loss."""
@@ -69,6 +71,7 @@ def test_sgd_run_equals_a_plain_torch_loop(results):
     assert sgd["torch"]["test_loss"] == pytest.approx(test_loss, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_every_run_reaches_openvino(results):
     out, res = results
     for run in res["runs"]:
@@ -79,6 +82,7 @@ def test_every_run_reaches_openvino(results):
             assert (run_dir / name).is_file()
 
 
+@pytest.mark.slow
 def test_a_torch_dataset_per_split_is_accepted(tmp_path):
     data = {k: PairDataset(*v) for k, v in user_data().items() if k != "val"}
     res = compare.run(tmp_path / "ds", model=two_layer, data=data, optimizers=["sgd"], epochs=1,

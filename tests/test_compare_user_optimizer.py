@@ -37,6 +37,7 @@ def import_class(path, name, monkeypatch):
     return getattr(module, name)
 
 
+@pytest.mark.slow
 def test_a_students_adam_runs_beside_ours_in_worker_processes_and_resumes(tmp_path, monkeypatch):
     path = student_file(tmp_path)
     out = tmp_path / "cmp"
@@ -61,6 +62,7 @@ def test_a_students_adam_runs_beside_ours_in_worker_processes_and_resumes(tmp_pa
     assert resumed["history"]["train_loss"] == pytest.approx(theirs, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_optimizer_file_on_the_command_line_with_its_own_lr(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     student_file(tmp_path, class_name="MyAdam")

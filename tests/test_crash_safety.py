@@ -79,6 +79,7 @@ def assert_nothing_half_written(out):
             pytest.fail(f"unexpected file {path}")
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_gives_the_same_results(tmp_path, forkserver):
     rng = random.Random(SEED)
     out = tmp_path / "killed"
@@ -127,6 +128,7 @@ def _alive(pid):
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's")
 def test_workers_die_with_a_killed_comparison(tmp_path):
     """SIGKILL the comparison while its two worker processes train: they die too, instead of

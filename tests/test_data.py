@@ -184,6 +184,7 @@ def test_image_and_label_counts_must_agree(tmp_path):
         datasets.load("mnist", data_dir=tmp_path)
 
 
+@pytest.mark.slow
 def test_env_var_is_searched_before_the_system_copy(tmp_path, monkeypatch):
     fake_idx_dataset(tmp_path / "root" / "mnist")
     monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "root"))
@@ -321,6 +322,7 @@ def test_describe_says_where_or_why(tmp_path, no_env):
     assert rows["fashion-mnist"]["sizes"] is None
 
 
+@pytest.mark.slow
 def test_datasets_command_json(tmp_path, capsys, no_env):
     fake_idx_dataset(tmp_path / "mnist")
     assert main(["datasets", "--json", "--data-dir", str(tmp_path)]) == 0
@@ -364,6 +366,7 @@ real_fashion = pytest.mark.skipif(not FASHION_DIR.is_dir() and not os.environ.ge
                                   reason=f"{FASHION_DIR} absent (apt-get install dataset-fashion-mnist)")
 
 
+@pytest.mark.slow
 @real_fashion
 def test_real_fashion_mnist(no_env):
     ds = datasets.load("fashion-mnist")

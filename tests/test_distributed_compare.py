@@ -79,6 +79,7 @@ def one_process(tmp_path_factory):
         torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_killed_rank_then_resume_equals_one_process(tmp_path, one_process):
     out = tmp_path / "out"
     launcher = torchrun([*ARGS, "--out", str(out)])

@@ -113,6 +113,7 @@ def _max_diff(a, b):
     return max(float((p.detach() - q.detach()).abs().max()) for p, q in zip(a, b))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", optimizers.available())
 def test_ddp_equals_one_process(ranks, name):
     expected = reference(name)
@@ -121,6 +122,7 @@ def test_ddp_equals_one_process(ranks, name):
         assert _max_diff(rank[name, "ddp"], expected) < TOLERANCE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", optimizers.available())
 def test_zero_redundancy_equals_one_process(ranks, name):
     if optimizers.info(name).needs_closure:
@@ -131,5 +133,6 @@ def test_zero_redundancy_equals_one_process(ranks, name):
         assert _max_diff(rank[name, "zero"], expected) < TOLERANCE
 
 
+@pytest.mark.slow
 def test_unweighted_rank_average_is_not_the_global_gradient(ranks):
     assert _max_diff(ranks[0]["sgd", "unweighted"], reference("sgd")) > 1e-8

@@ -52,6 +52,7 @@ def test_a_batch_smaller_than_the_ranks_is_refused():
         train_run(config, dataset, group=distributed.Group(rank=0, world_size=2))
 
 
+@pytest.mark.slow
 def test_torchrun_train_resumes_and_equals_one_process(tmp_path, one_thread):
     expected = train_into(CONFIG, tmp_path / "one", quiet=True)
     train_into(dataclasses.replace(CONFIG, epochs=1), tmp_path / "ddp", quiet=True)

@@ -184,6 +184,7 @@ def record_kernel_use(opt):
 # momentum, Adagrad) serve both files, plus one for the mixed dtypes.
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [c for c, _ in FUSED], ids=[i for _, i in FUSED])
 def test_fused_equals_fast_and_readable(config):
     name, kwargs = config
@@ -203,6 +204,7 @@ def spent_budget(monkeypatch, kernel):
     monkeypatch.setattr(fused, "SHAPE_BUDGET", len(fused._signatures.get(kernel, ())) or 1)
 
 
+@pytest.mark.slow
 def test_sixteen_param_groups_under_fused(monkeypatch):
     """Layer-wise learning rates: 16 groups of different shapes. A kernel
     compiles for at most SHAPE_BUDGET sets of tensors; the other groups take the
@@ -228,6 +230,7 @@ def test_sixteen_param_groups_under_fused(monkeypatch):
     assert fused.SHAPE_BUDGET < torch._dynamo.config.recompile_limit
 
 
+@pytest.mark.slow
 def test_freezing_and_unfreezing_layers_between_fused_steps(monkeypatch):
     """The set of parameters with gradients changes between steps (frozen
     layers have no .grad); fused SGD with momentum follows torch and the
@@ -252,6 +255,7 @@ def test_freezing_and_unfreezing_layers_between_fused_steps(monkeypatch):
     assert True in ran and False in ran
 
 
+@pytest.mark.slow
 def test_fused_steps_on_float16_bfloat16_and_float32_at_once():
     """One group holding the three dtypes, one kernel: each tensor follows the
     readable path within its dtype's rounding, and keeps its dtype."""

@@ -85,6 +85,7 @@ def small_onnx(small, tmp_path_factory):
 
 # ---- hop 1: ONNX -----------------------------------------------------------
 
+@pytest.mark.slow
 def test_onnx_matches_torch_at_another_batch_size_in_one_file(small, small_onnx):
     model, _ = small
     report, path = small_onnx
@@ -98,6 +99,7 @@ def test_onnx_matches_torch_at_another_batch_size_in_one_file(small, small_onnx)
     np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_onnx_refuses_a_model_torch_export_cannot_capture(tmp_path):
     with pytest.raises(ValueError, match="torch.export cannot capture DataDependent") as err:
         export.to_onnx(DataDependent(), torch.randn(4, 3), tmp_path / "model.onnx")
@@ -105,6 +107,7 @@ def test_onnx_refuses_a_model_torch_export_cannot_capture(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_onnx_mismatch_fails_and_keeps_the_previous_file(tmp_path):
     (tmp_path / "model.onnx").write_text("previous")
     with pytest.raises(ValueError, match="ONNX Runtime differs from PyTorch"):
@@ -139,6 +142,7 @@ class Rolled(nn.Module):
         return self.fc(x).roll(self.shift, dims=1)
 
 
+@pytest.mark.slow
 def test_a_second_model_of_an_architecture_reuses_the_graph_byte_for_byte(tmp_path, monkeypatch):
     """torch.export runs once; the second file is the one a fresh export writes, and is checked."""
     from descentlab.export import onnx_export
@@ -159,6 +163,7 @@ def test_a_second_model_of_an_architecture_reuses_the_graph_byte_for_byte(tmp_pa
     assert export.to_onnx(larger, torch.randn(6, 1, 12, 12), tmp_path / "c.onnx")["graph"] == "exported"
 
 
+@pytest.mark.slow
 def test_a_kept_graph_that_computes_something_else_is_exported_afresh(tmp_path, monkeypatch):
     from descentlab.export import onnx_export
 
@@ -178,6 +183,7 @@ def test_a_kept_graph_that_computes_something_else_is_exported_afresh(tmp_path, 
 
 # ---- hop 2: OpenVINO IR --------------------------------------------------------
 
+@pytest.mark.slow
 def test_ir_fp32_holds_f32_weights_and_matches_torch(small, small_onnx, tmp_path):
     model, example = small
     x = torch.randn(9, 1, 8, 8)
@@ -227,6 +233,7 @@ def digits_mlp(tmp_path_factory):
     return root, model, data, manifest
 
 
+@pytest.mark.slow
 def test_int8_of_digits_mlp_is_within_two_points_of_fp32(digits_mlp):
     root, model, data, manifest = digits_mlp
     x, y = data.val.x.numpy(), data.val.y.numpy()
@@ -241,6 +248,7 @@ def test_int8_of_digits_mlp_is_within_two_points_of_fp32(digits_mlp):
     assert manifest["int8"]["subset_size"] == 300 and manifest["int8"]["overflow_fix"] == "enable"
 
 
+@pytest.mark.slow
 def test_manifest_is_complete_and_true(digits_mlp):
     root, model, data, manifest = digits_mlp
     out = root / "out"
@@ -267,6 +275,7 @@ def test_manifest_is_complete_and_true(digits_mlp):
     assert hops["ir-fp32"]["weight_types"] == ["f32"] and hops["ir-fp16"]["weight_types"] == ["f16"]
 
 
+@pytest.mark.slow
 def test_accuracy_control_keeps_the_drop_within_bounds(digits_mlp, tmp_path):
     root, _, data, _ = digits_mlp
     x, y = data.val.x.numpy(), data.val.y.numpy()
@@ -293,6 +302,7 @@ def test_accuracy_control_keeps_the_drop_within_bounds(digits_mlp, tmp_path):
         export.quantize_int8(root / "out/model_fp32.xml", data.train.x, tmp_path / "b.xml", max_accuracy_drop=0.01)
 
 
+@pytest.mark.slow
 def test_failed_export_leaves_the_previous_export_intact(digits_mlp, monkeypatch):
     root = digits_mlp[0]
     before = {p.name: p.read_bytes() for p in (root / "out").iterdir()}
@@ -309,6 +319,7 @@ def test_failed_export_leaves_the_previous_export_intact(digits_mlp, monkeypatch
 
 # ---- the command line -----------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_exports_the_asked_precisions_and_removes_stale_ones(digits_mlp, tmp_path, capsys):
     root = digits_mlp[0]
     out = tmp_path / "run"
@@ -327,6 +338,7 @@ def test_cli_exports_the_asked_precisions_and_removes_stale_ones(digits_mlp, tmp
     (["--precisions", "fp32,fp8"], "unknown precision 'fp8'"),
     (["--max-accuracy-drop", "2"], "fraction"),
 ])
+@pytest.mark.slow
 def test_cli_bad_arguments_exit_2_with_one_line(digits_mlp, tmp_path, capsys, argv, message):
     assert cli.main(["export", str(digits_mlp[0] / "ckpt.pt"), "--out", str(tmp_path / "o"), *argv]) == 2
     err = capsys.readouterr().err
@@ -344,6 +356,7 @@ def test_cli_missing_or_corrupt_checkpoint_exits_2(tmp_path, capsys, content, me
     assert message in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_cli_weights_that_do_not_fit_or_an_out_file_exit_2(digits_mlp, tmp_path, capsys):
     saved = checkpoint.load(digits_mlp[0] / "ckpt.pt")
     saved["model_state"] = {k: v[:3] for k, v in saved["model_state"].items()}
@@ -364,6 +377,7 @@ def test_zoo_is_covered():
     assert sorted(name for name, _ in ZOO) == models.available()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, dataset", ZOO)
 def test_every_zoo_model_goes_through_every_hop(name, dataset, tmp_path):
     model, data = train_checkpoint(tmp_path / "ckpt.pt", name=name, dataset=dataset)

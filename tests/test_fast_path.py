@@ -108,6 +108,7 @@ FUSED_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", FUSED_CASES, ids=[case_id(c) for c in FUSED_CASES])
 def test_fused_path_equals_readable_path(case):
     name, hp = case

@@ -96,6 +96,7 @@ def test_absent_device_is_a_user_error_naming_what_is_here(name, missing):
 
 # ---- evaluate ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_fp32_ir_scores_like_pytorch(exported, model):
     x, y = digits()
     x, y = x[1200:], y[1200:]
@@ -114,6 +115,7 @@ def test_fp32_ir_scores_like_pytorch(exported, model):
     assert (result["n"], result["device"], result["precision"]) == (597, "CPU", "fp32")
 
 
+@pytest.mark.slow
 def test_fp16_ir_and_auto_device_stay_close(exported, model):
     x, y = digits()
     fp32 = infer.evaluate(exported / "model_fp32.xml", x, y)
@@ -125,6 +127,7 @@ def test_fp16_ir_and_auto_device_stay_close(exported, model):
     assert abs(fp16["accuracy"] - fp32["accuracy"]) <= 2 / len(y)
 
 
+@pytest.mark.slow
 def test_static_padded_batches_match_pytorch(exported, model):
     """The NPU path (static batch, last batch padded), run on the CPU."""
     from descentlab.infer.evaluate import predict
@@ -141,6 +144,7 @@ def test_static_padded_batches_match_pytorch(exported, model):
     np.testing.assert_allclose(outputs, expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_bad_inputs_raise_one_line_errors(exported, tmp_path):
     x, y = digits()
     with pytest.raises(ValueError, match="do not fit the model, which expects 1x8x8"):
@@ -157,6 +161,7 @@ def test_bad_inputs_raise_one_line_errors(exported, tmp_path):
 
 # ---- descentlab infer / devices ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_infer_on_a_compare_directory_writes_infer_json(exported, tmp_path, capsys):
     from descentlab.train import datasets
 
@@ -179,6 +184,7 @@ def test_cli_infer_on_a_compare_directory_writes_infer_json(exported, tmp_path, 
     assert fp32["delta"] == pytest.approx(direct["accuracy"] - 0.5)
 
 
+@pytest.mark.slow
 def test_a_run_directory_takes_its_torch_accuracy_from_run_json(exported, tmp_path):
     run = tmp_path / "adam-seed0"
     run.mkdir()
@@ -197,6 +203,7 @@ def _exit_and_error(argv, capsys):
     return code, err
 
 
+@pytest.mark.slow
 def test_cli_bad_device_shape_and_corrupt_ir_exit_2(exported, tmp_path, capsys):
     code, err = _exit_and_error(["infer", str(exported / "model_fp32.xml"), "--device", "NPU"], capsys)
     assert code == 2 and err == ("descentlab infer: error: device 'NPU' is not available here "

@@ -86,6 +86,7 @@ def test_the_folder_holds_what_gradescope_runs(built):
         assert {h["visibility"] for h in settings["hidden_checks"]} == {"after_due_date"}
 
 
+@pytest.mark.slow
 def test_descentlab_comes_from_the_folder_not_from_the_network_nor_this_install(built):
     """Every descentlab module the grading imports is the folder's copy."""
     code = ("import json, sys, descentlab.labs.gradescope, descentlab.labs.sandbox; print(json.dumps("
@@ -97,6 +98,7 @@ def test_descentlab_comes_from_the_folder_not_from_the_network_nor_this_install(
     assert files and all(Path(f).resolve().is_relative_to(built.resolve()) for f in files), files
 
 
+@pytest.mark.slow
 def test_a_correct_submission_scores_every_point_with_the_instructors_weights(tmp_path, built):
     def edit(config):
         config["exercises"]["adam"]["points"] = 30
@@ -120,6 +122,7 @@ def test_a_correct_submission_scores_every_point_with_the_instructors_weights(tm
     assert "adam (adam.py): 4/4 checks pass" in results["output"]
 
 
+@pytest.mark.slow
 def test_a_wrong_submission_is_graded_with_the_reason_of_every_failure(tmp_path, built):
     files = {
         "adam.py": fill(STUBS["adam.py"], with_mistake("adam", "update", "param -= group", "param += group")),

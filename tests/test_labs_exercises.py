@@ -25,6 +25,7 @@ def write(tmp_path, name, text, exercise=None):
     return (exercise or name.removesuffix(".py"), path)
 
 
+@pytest.mark.slow
 def test_every_exercise_has_a_stub_a_solution_and_checks_that_see_its_mistakes():
     assert set(SOLUTIONS) == set(checks.EXERCISES)
     for name, exercise in checks.EXERCISES.items():
@@ -57,6 +58,7 @@ def graded(tmp_path_factory):
     return {report.path.stem: report for report in reports}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(checks.EXERCISES))
 def test_the_lecture_formula_typed_into_the_stub_passes_every_check(graded, name):
     report = graded[f"{name}_solution"]
@@ -65,6 +67,7 @@ def test_the_lecture_formula_typed_into_the_stub_passes_every_check(graded, name
     assert all(c.relative_error <= checks.EXERCISES[name].tolerance for c in report.checks)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(checks.EXERCISES))
 def test_each_stub_as_shipped_fails_with_one_hint_to_fill_it_in(graded, name):
     report = graded[f"{name}_stub"]
@@ -76,6 +79,7 @@ def test_each_stub_as_shipped_fails_with_one_hint_to_fill_it_in(graded, name):
 
 @pytest.mark.parametrize("index", range(len(MISTAKES)),
                          ids=[f"{m[0]}-{m[4]}-{i}" for i, m in enumerate(MISTAKES)])
+@pytest.mark.slow
 def test_each_typical_mistake_fails_and_is_named_with_its_lecture_section(graded, index):
     name, _, _, _, key = MISTAKES[index]
     report = graded[f"{name}_mistake{index}"]
@@ -86,6 +90,7 @@ def test_each_typical_mistake_fails_and_is_named_with_its_lecture_section(graded
     assert re.search(r"\(see .*(lecture \d{3}|README)", hint)
 
 
+@pytest.mark.slow
 def test_two_mistakes_at_once_still_fail(graded):
     report = graded["adam_two_mistakes"]
     assert not report.passed and grader.exit_code([report]) == 1
@@ -99,6 +104,7 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_lab_new_then_check_all_fails_with_one_hint_per_stub_then_passes_when_filled(tmp_path, capsys):
     lab = tmp_path / "lab"
     code, out, err = run_cli(capsys, "lab", "new", str(lab))
@@ -121,6 +127,7 @@ def test_lab_new_then_check_all_fails_with_one_hint_per_stub_then_passes_when_fi
     assert main(["lab", "new", str(lab)]) == 2   # never over a student's work
 
 
+@pytest.mark.slow
 def test_check_json_reports_a_gradescope_score_per_check_and_the_mistake(tmp_path, capsys, monkeypatch):
     bodies = with_mistake("adam", "update", '(v_hat.sqrt() + group["eps"])', '(v_hat + group["eps"]).sqrt()')
     (tmp_path / "adam.py").write_text(fill(STUBS["adam.py"], bodies))
@@ -138,6 +145,7 @@ def test_check_json_reports_a_gradescope_score_per_check_and_the_mistake(tmp_pat
                           "status"} for t in tests)
 
 
+@pytest.mark.slow
 def test_files_that_do_not_import_are_bad_input_shown_as_the_students_line(tmp_path, capsys):
     broken = STUBS["adam.py"].replace('raise NotImplementedError("TODO: update")', "m = beta1 * (m +", 1)
     (tmp_path / "adam.py").write_text(broken)
@@ -166,6 +174,7 @@ def test_bad_usage_exits_2_with_one_line(capsys, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_an_endless_loop_or_an_exit_is_stopped_and_located_and_the_next_file_is_still_graded(tmp_path):
     looping = with_mistake("momentum", "update", 'param -= state["update"]',
                            'while True:\n    param -= 0 * state["update"]')

@@ -94,6 +94,7 @@ def test_line_search():
     assert r["evaluations_per_step"] == {fixed: 1.0, search: 5.0}
 
 
+@pytest.mark.slow
 def test_optimal_step():
     r = measure("optimal-step")
     for row in r["kappas"]:
@@ -138,6 +139,7 @@ def test_clipping():
     assert r["final_point"][clipped][0] > 0.1 and r["final_loss"][clipped] < 1.0   # past the 20-high cliff
 
 
+@pytest.mark.slow
 def test_recent_optimizers():
     r = measure("recent-optimizers")
     d = {k: v["distance_to_minimum"] for k, v in r["rosenbrock"].items()}

@@ -117,6 +117,7 @@ def graded(tmp_path_factory):
                                              "probe"], reports))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, line", [(c[0], c[3]) for c in CASES], ids=[c[0] for c in CASES])
 def test_reaching_for_an_answer_fails_every_check_with_one_line(graded, case, line):
     report = graded[case]
@@ -128,12 +129,14 @@ def test_reaching_for_an_answer_fails_every_check_with_one_line(graded, case, li
     assert all(t["status"] == "failed" and t["output"] == feedback.problem(report) for t in results["tests"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exercise", ["adam", "step_decay", "clip_grad_norm"])
 def test_a_correct_submission_still_passes_in_the_sandbox(graded, exercise):
     report = graded[f"correct-{exercise}"]
     assert report.passed and grader.exit_code([report]) == 0, report.text
 
 
+@pytest.mark.slow
 def test_the_sandbox_holds_no_reference_when_the_students_code_starts(graded):
     message = graded["probe"].import_error["message"]
     seen = json.loads(message.removeprefix("PROBE "))

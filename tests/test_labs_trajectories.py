@@ -98,6 +98,7 @@ def test_specs_and_starts_are_checked_before_any_work():
         trajectories.run(land, specs, start=(math.inf, 0.0))
 
 
+@pytest.mark.slow
 def test_write_makes_png_gif_and_json(tmp_path):
     land = landscapes.get("himmelblau")
     paths = trajectories.run(land, trajectories.specs_from(["sgd", "momentum"], {"sgd": 0.01}), steps=8)

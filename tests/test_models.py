@@ -117,6 +117,7 @@ def test_create_leaves_the_global_random_state_alone():
     assert torch.equal(torch.rand(4), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ZOO, ids=label)
 def test_onnx_export_with_dynamic_batch(case):
     import onnxruntime as ort

@@ -12,6 +12,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT_FILES = ("models", "train", "optimizers", "export", "infer", "labs")
 
@@ -27,6 +29,7 @@ def run(args, cwd):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_imports_come_from_descentlab_not_the_working_directory(tmp_path):
     folder = student_folder(tmp_path)
     code = ("import descentlab.optimizers, descentlab.models, descentlab.train.run, descentlab.export, "
@@ -41,6 +44,7 @@ def test_imports_come_from_descentlab_not_the_working_directory(tmp_path):
     assert int(count) == 17
 
 
+@pytest.mark.slow
 def test_compare_runs_from_a_folder_of_student_files(tmp_path):
     folder = student_folder(tmp_path)
     result = run([sys.executable, "-m", "descentlab", "compare", "--model", "logreg", "--optimizers", "adam",
@@ -51,6 +55,7 @@ def test_compare_runs_from_a_folder_of_student_files(tmp_path):
     assert set(results["runs"][0]["openvino"]) >= {"fp32", "fp16", "int8"}
 
 
+@pytest.mark.slow
 def test_the_command_line_takes_a_model_factory_from_the_working_directory(tmp_path):
     """``--model package.module:factory`` with the console script, which (unlike
     ``python -m``) does not put the working directory on sys.path."""
@@ -75,6 +80,7 @@ def test_the_command_line_takes_a_model_factory_from_the_working_directory(tmp_p
     assert missing.stderr.count("\n") == 1 and "cannot import 'nowhere'" in missing.stderr
 
 
+@pytest.mark.slow
 def test_the_wheel_installs_exactly_one_top_level_name(tmp_path):
     result = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                   "-w", str(tmp_path), str(ROOT)], tmp_path)

@@ -73,6 +73,7 @@ QUADRATIC = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ROSENBROCK))
 def test_rosenbrock(name):
     hp, steps, tol = ROSENBROCK[name]

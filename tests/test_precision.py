@@ -78,6 +78,7 @@ class FakeAutoCompiled:
 
 # ---- what the device says --------------------------------------------------------------
 
+@pytest.mark.slow
 def test_default_and_supported_execution_precisions_are_openvinos(exported):
     core = ov.Core()
     assert infer.default_execution("CPU") == core.get_property("CPU", HINT).get_type_name()
@@ -126,6 +127,7 @@ def test_auto_execution_is_what_each_device_was_told_or_its_default():
 
 # ---- what really ran -------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_recorded_execution_matches_what_openvino_reports(exported):
     x, y = digits()
     xml = exported / "model_fp32.xml"
@@ -139,6 +141,7 @@ def test_recorded_execution_matches_what_openvino_reports(exported):
     assert auto["execution"] == {"CPU": openvino_default(xml)}
 
 
+@pytest.mark.slow
 def test_this_cpu_native_and_bf16_as_they_really_are(exported):
     """Whichever CPU runs this: with bf16, native is bf16 and bf16 runs; without, native is f32,
     scores exactly like pinned fp32, and bf16 is refused in one line."""
@@ -158,6 +161,7 @@ def test_this_cpu_native_and_bf16_as_they_really_are(exported):
         assert "CPU cannot compute in bf16 here" in str(error.value) and "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_bf16_on_a_cpu_without_it_is_one_line_and_exit_2(exported, monkeypatch, capsys):
     """Simulated: this CPU may have bf16, so its capability read answers as an AVX2 CPU's would."""
     monkeypatch.setattr(precision, "execution_precisions", lambda device, ov_core=None: ["f32"])
@@ -169,6 +173,7 @@ def test_bf16_on_a_cpu_without_it_is_one_line_and_exit_2(exported, monkeypatch, 
     assert code == 2 and "CPU cannot compute in bf16 here" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_absent_gpu_and_npu_are_one_clear_line(exported, capsys):
     for device in ("GPU", "NPU"):
         code = main(["infer", str(exported), "--device", device, "--precisions", "native"])
@@ -198,6 +203,7 @@ def test_versus_torch_counts_flips_and_tests_them_exactly():
     assert versus_torch(None, swapped) == {"mcnemar_p": None, "within_noise": None, "flips": None}
 
 
+@pytest.mark.slow
 def test_cli_infer_json_has_every_new_field(exported, model, capsys):
     assert main(["infer", str(exported), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -30,6 +30,7 @@ def compared(tmp_path_factory):
     return out, json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_results_json_has_every_precision_field(compared):
     out, results = compared
     assert results["precisions"] == ["fp32", "native", "int8"] and results["max_accuracy_drop"] == 0.5
@@ -54,6 +55,7 @@ def test_results_json_has_every_precision_field(compared):
     assert int8["quantizers_reverted"] == 0 and int8["quantizers"] >= 1
 
 
+@pytest.mark.slow
 def test_mcnemar_verdict_matches_scipy_on_recomputed_predictions(compared):
     """INT8 against the PyTorch model, example by example, recomputed here from the run's files."""
     import torch
@@ -75,6 +77,7 @@ def test_mcnemar_verdict_matches_scipy_on_recomputed_predictions(compared):
     assert entry["within_noise"] == (expected >= 0.05)
 
 
+@pytest.mark.slow
 def test_report_and_plot_show_native_and_what_it_ran_in(compared):
     out, results = compared
     text = (out / "report.md").read_text()

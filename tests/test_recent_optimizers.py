@@ -264,6 +264,7 @@ BEALE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BEALE))
 def test_beale(name):
     hp, steps, tol = BEALE[name]

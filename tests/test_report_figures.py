@@ -47,6 +47,7 @@ def written(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", sorted(SIZES))
 @pytest.mark.parametrize("seeds", [1, 3])
 def test_every_figure_is_a_png_of_sane_size(written, n, seeds):
@@ -73,6 +74,7 @@ def lines_by_optimizer(fig):
     return out
 
 
+@pytest.mark.slow
 def test_each_optimizer_has_one_colour_and_marker_in_every_figure():
     for names in (SIZES[3], ALL):
         figures, _ = plots.draw_all(report_cases.results(names, (0, 1)))
@@ -110,6 +112,7 @@ def test_families_follow_the_lectures():
     assert sum(map(len, families.values())) == len(ALL)
 
 
+@pytest.mark.slow
 def test_many_optimizers_get_one_panel_per_family_with_the_best_faint():
     results = report_cases.results(ALL, (0,))
     best = results["summary"][0]["optimizer"]
@@ -150,6 +153,7 @@ def test_step_times_are_interpolated_within_each_epoch():
     np.testing.assert_allclose(plots.step_seconds(history, 2), [1.0, 2.0, 3.5, 5.0])
 
 
+@pytest.mark.slow
 def test_a_diverged_optimizer_is_named_in_the_legend(written):
     _, results = written[17, 1]
     figures, _ = plots.draw_all(results)
@@ -180,6 +184,7 @@ class _Links(html.parser.HTMLParser):
             self.h1 += data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [3, 17])
 def test_report_html_holds_the_markdown_and_needs_no_network(written, n):
     directory, _ = written[n, 3]

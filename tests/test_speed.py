@@ -50,6 +50,7 @@ def plain_run(name, data):
             nn.functional.cross_entropy(logits, data.test.y).item())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sgd", "adam", "linesearch"])
 def test_fast_training_ends_at_the_plain_loops_accuracy(name, digits):
     config = RunConfig("digits", "cnn", name, epochs=EPOCHS, batch_size=BATCH, seed=0)

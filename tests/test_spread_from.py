@@ -103,6 +103,7 @@ def test_another_setting_or_the_same_seeds_are_refused(before, tmp_path):
         earlier.check(new)
 
 
+@pytest.mark.slow
 def test_the_command_pools_and_says_so(tmp_path):
     base = ["compare", "--model", "logreg", "--optimizers", "sgd,adam", "--epochs", "1", "--precisions", "none",
             "--workers", "1", "--train-precision", "fp32", "--quiet"]

@@ -57,6 +57,7 @@ def test_scheduled_lr_and_momentum_are_logged_as_they_change(tmp_path):
     assert "train/momentum" not in scalars(tmp_path / "tb" / "adagrad-seed0")
 
 
+@pytest.mark.slow
 def test_compare_logs_one_directory_per_run_with_the_openvino_accuracy(tmp_path):
     results = compare.run(tmp_path / "c", tensorboard=tmp_path / "tb", dataset="digits", model="logreg",
                           optimizers=("sgd", "adam"), epochs=1, batch_size=256, seeds=(0, 1),
@@ -72,6 +73,7 @@ def test_compare_logs_one_directory_per_run_with_the_openvino_accuracy(tmp_path)
     assert (tmp_path / "c" / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_compare_resumes_with_tensorboard_from_a_directory_written_without_it(tmp_path, capsys):
     args = ["compare", "--model", "logreg", "--optimizers", "sgd", "--epochs", "1", "--seeds", "0",
             "--precisions", "none", "--quiet", "--out", str(tmp_path / "c")]

@@ -78,6 +78,7 @@ def test_bf16_trains_with_float32_weights_and_state_and_reaches_the_fp32_accurac
     assert abs(runs["bf16"]["torch"]["test_accuracy"] - runs["fp32"]["torch"]["test_accuracy"]) <= 0.015
 
 
+@pytest.mark.slow
 def test_gradients_stay_float32_under_bf16_autocast(bf16_cpu):
     model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
     x, y = torch.randn(4, 8), torch.tensor([0, 1, 2, 0])
@@ -91,6 +92,7 @@ def test_gradients_stay_float32_under_bf16_autocast(bf16_cpu):
         assert model(x).dtype == torch.float32
 
 
+@pytest.mark.slow
 def test_auto_records_what_it_picked(digits, monkeypatch, tmp_path):
     config = RunConfig(dataset="digits", model="logreg", optimizer="sgd", epochs=1, precision="auto")
     monkeypatch.setattr(precision, "cpu_flags", lambda cpuinfo=None: AVX2)
