@@ -242,10 +242,29 @@ def compare_time_tables():
     return "\n\n".join([module.machine_line(data) + ".", *(_markdown(*table) for table in module.tables(data))])
 
 
+def suite_time():
+    """docs/testing.md and benchmarks/README.md: the test suite's wall time, before and after, and
+    the slowest tests of the last full-suite measurement (suite_time.py)."""
+    data = _load("suite_time.json")["runs"]
+    rows = [[label, run["commit"], f"`{run['command'].split('pytest', 1)[1].strip()}`", run["compile_cache"],
+             f"{run['wall']:.0f} s", f"{run['passed']} / {run['failed']} / {run['skipped']}",
+             f"{run['tests_seconds']:.0f} s", " / ".join(f"{x:.1f}" for x in run["load"])]
+            for label, run in data.items()]
+    lines = [_markdown(["measurement", "commit", "pytest arguments", "compile cache", "wall time",
+                        "passed / failed / skipped", "tests' own seconds", "load before / after"], rows)]
+    machines = {f"{r['machine']['cpu']} ({r['machine']['cores']} cores, {' '.join(r['machine']['cpu_flags'])})"
+                for r in data.values()}
+    label, last = [(label, run) for label, run in data.items() if run["lane"] == "all"][-1]
+    lines += ["", f"On {'; '.join(sorted(machines))}. The slowest tests of `{label}` (seconds, setup and teardown included): "
+                  + "; ".join(f"{name.split('/', 1)[1]} {seconds:.1f}" for name, seconds in last["slowest_tests"][:8])
+                  + "."]
+    return "\n".join(lines)
+
+
 BLOCKS = {"compare-time": compare_time, "compare-fmnist": compare_fmnist, "precision-fmnist": precision_fmnist,
           "distributed": distributed, "inference": inference, "optimizer-step": optimizer_step,
           "batching": batching, "export-seconds": export_seconds, "compare-time-tables": compare_time_tables,
-          "train-precision": train_precision, "compare-levers": compare_levers}
+          "train-precision": train_precision, "compare-levers": compare_levers, "suite-time": suite_time}
 PATTERN = re.compile(r"<!-- figures (?P<name>[\w-]+) -->\n(?:(?P<body>.*?)\n)?<!-- /figures (?P=name) -->", re.S)
 
 # Which page holds which blocks (the benchmarks' own README holds the full tables).
@@ -256,7 +275,8 @@ FILES = {ROOT / path: {name: BLOCKS[name] for name in names} for path, names in 
     "docs/scaling.md": ["distributed"],
     "docs/openvino.md": ["export-seconds", "inference", "precision-fmnist"],
     "docs/fast-steps.md": ["optimizer-step"],
-    "benchmarks/README.md": ["compare-time-tables"],
+    "benchmarks/README.md": ["compare-time-tables", "suite-time"],
+    "docs/testing.md": ["suite-time"],
 }.items()}
 
 

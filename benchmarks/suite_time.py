@@ -3,7 +3,7 @@
     python3 benchmarks/suite_time.py --label after                     # the README's command: python3 -m pytest
     python3 benchmarks/suite_time.py --label fast --lane fast          # the editing lane: -m "not slow"
     python3 benchmarks/suite_time.py --label serial --args "-n 0"
-    python3 benchmarks/suite_time.py --label before --repo /tmp/old-clone --python /tmp/old-venv/bin/python
+    python3 benchmarks/suite_time.py --label before --repo /tmp/old-clone --python /tmp/old-venv/bin/python --cold-cache
 
 Runs pytest as a separate process in ``--repo`` (default: this checkout),
 timed from outside, with the plugin ``suite_durations.py`` recording each
@@ -35,13 +35,15 @@ DEFAULT_OUT = Path(__file__).parent / "results" / "suite_time.json"
 LANES = {"all": [], "fast": ["-m", "not slow"]}
 
 
-def run_suite(python, repo, lane, extra):
+def run_suite(python, repo, lane, extra, cold_cache):
     """(argv, wall seconds, {test id: seconds}, outcome counts, load before, load after, exit status)."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "durations.jsonl"
         argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "suite_durations", *LANES[lane], *extra]
         env = {**os.environ, "SUITE_DURATIONS": str(report),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
+        if cold_cache:
+            env["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tmp) / "inductor")
         load = os.getloadavg()[0]
         start = time.perf_counter()
         finished = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True)
@@ -83,19 +85,22 @@ def main(argv=None):
     parser.add_argument("--args", default="", help="more pytest arguments, e.g. '-n 0' (serial) or a test file")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose suite is timed")
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs pytest")
+    parser.add_argument("--cold-cache", action="store_true",
+                        help="an empty torch.compile (inductor) cache, as on a fresh machine")
     parser.add_argument("--top", type=int, default=20, help="how many of the slowest tests to list")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
     machine = describe()
     command, wall, tests, counts, load_before, load_after, status = run_suite(
-        args.python, args.repo, args.lane, shlex.split(args.args))
+        args.python, args.repo, args.lane, shlex.split(args.args), args.cold_cache)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.repo, capture_output=True,
                             text=True).stdout.strip()
     saved = json.loads(args.out.read_text()) if args.out.is_file() else {"runs": {}}
     saved["runs"][args.label] = {
-        "command": " ".join(command[1:]).replace(" -p suite_durations", ""), "lane": args.lane, "commit": commit, "exit_status": status,
-        "wall": wall, "tests_seconds": sum(tests.values()), **counts, "load": [load_before, load_after],
+        "command": " ".join(command[1:]).replace(" -p suite_durations", ""), "lane": args.lane, "commit": commit,
+        "exit_status": status, "compile_cache": "cold" if args.cold_cache else "as found", "wall": wall,
+        "tests_seconds": sum(tests.values()), **counts, "load": [load_before, load_after],
         "machine": {k: v for k, v in machine.items() if k != "load_average"},
         "slowest_tests": slowest(tests, args.top), "slowest_files": slowest(by_file(tests), args.top),
         "tests": tests}
@@ -113,11 +118,12 @@ def main(argv=None):
 def table(saved):
     """Every measurement side by side."""
     rows = [[label, run["lane"], run["commit"], run["command"].split("pytest", 1)[1].strip() or "-",
+             run["compile_cache"],
              f"{run['wall']:.0f} s", f"{run['passed']} / {run['failed']} / {run['skipped']}",
              f"{run['tests_seconds']:.0f} s", " / ".join(f"{x:.1f}" for x in run["load"])]
             for label, run in saved["runs"].items()]
-    return format_table(["label", "lane", "commit", "pytest arguments", "wall", "passed / failed / skipped",
-                         "tests' own seconds", "load before / after"], rows)
+    return format_table(["label", "lane", "commit", "pytest arguments", "compile cache", "wall",
+                         "passed / failed / skipped", "tests' own seconds", "load before / after"], rows)
 
 
 if __name__ == "__main__":
