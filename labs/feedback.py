@@ -19,7 +19,8 @@ def problem(report):
     """The line saying why none of the exercise's checks could pass, or None."""
     symbol = checks.exercise(report.exercise).symbol
     if report.missing:
-        return f"no {report.label} in the submission: upload the {report.label} you filled in"
+        return (f"no {report.label} in the submission: upload the {report.label} you filled in, "
+                f"or the notebook whose cell defines {symbol}")
     if report.refused:
         refused = report.refused
         line = f" line {refused['line']}" if refused.get("line") else ""

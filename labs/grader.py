@@ -1,6 +1,7 @@
 """Grade a student's exercise files against our solutions, and say what is wrong.
 
-``grade([(name, path), ...])`` first reads each file for an import of an
+``grade([(name, path), ...])`` takes exercise files and notebooks (the cell
+that defines the exercise: ``notebook_cells``), first reads each for an import of an
 answer (``isolation.static_refusal``), then runs the others in a separate
 process with a time limit per exercise (``descentlab.labs.sandbox``, where
 the answers are out of reach), runs our implementation and every known
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checks, diagnosis, isolation, runs
+from . import checks, diagnosis, isolation, notebook_cells, runs
 
 # The sandbox imports torch before the student's clock starts; allow for that
 # on a loaded machine before killing it from here.
@@ -227,30 +228,43 @@ def _sandbox(jobs, seconds, refuse_roots):
 
 
 def grade(pairs, seconds=10.0, run_checks=None, refuse_roots=()):
-    """Grade ``pairs`` of (exercise name, file) (a dict's items will do); one
+    """Grade ``pairs`` of (exercise name, file or notebook) (a dict's items will do); one
     ``ExerciseReport`` per pair, in the same order. ``run_checks``: exercise
     name -> the checks to run (default: the exercise's own, those of ``lab
     check``); ``refuse_roots``: more folders the student's code may not read."""
-    resolved = []
-    for name, path in pairs:
-        exercise = checks.exercise(name)
-        path = Path(path).resolve()
-        if not path.is_file():
-            raise FileNotFoundError(f"no such file: {path} (the exercise {name!r} is graded from it)")
-        resolved.append((exercise, path, tuple((run_checks or {}).get(name, exercise.checks))))
-    reports, jobs = [None] * len(resolved), []
-    for i, (exercise, path, chosen) in enumerate(resolved):
-        refusal = isolation.static_refusal(path)
-        if refusal:
-            reports[i] = report(exercise, path, chosen, {"refused": refusal.as_dict()})
-        else:
-            jobs.append((i, {"name": exercise.name, "path": str(path), "symbol": exercise.symbol,
-                             "kind": exercise.kind, "checks": [c.as_dict() for c in chosen]}))
-    results = _sandbox([job for _, job in jobs], seconds, refuse_roots) if jobs else []
-    for (i, _), result in zip(jobs, results):
-        exercise, path, chosen = resolved[i]
-        reports[i] = report(exercise, path, chosen, result)
+    with tempfile.TemporaryDirectory(prefix="descentlab-cells-") as cells:
+        resolved = []
+        for name, path in pairs:
+            exercise = checks.exercise(name)
+            path = Path(path).resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"no such file: {path} (the exercise {name!r} is graded from it)")
+            chosen = tuple((run_checks or {}).get(name, exercise.checks))
+            cell = notebook_cells.extract(path, exercise.symbol, cells) if path.suffix == ".ipynb" else None
+            resolved.append((exercise, cell.file if cell else path, chosen, cell.label if cell else None))
+        reports, jobs = [None] * len(resolved), []
+        for i, (exercise, path, chosen, label) in enumerate(resolved):
+            if path.suffix == ".ipynb":   # no code cell defines the exercise
+                reports[i] = report(exercise, path, chosen, {"import_error": _undefined(path.name, exercise)})
+                continue
+            refusal = isolation.static_refusal(path)
+            if refusal:
+                reports[i] = report(exercise, path, chosen, {"refused": refusal.as_dict()}, label)
+            else:
+                jobs.append((i, {"name": exercise.name, "path": str(path), "symbol": exercise.symbol,
+                                 "kind": exercise.kind, "checks": [c.as_dict() for c in chosen],
+                                 "preamble": notebook_cells.PREAMBLE if label else None}))
+        results = _sandbox([job for _, job in jobs], seconds, refuse_roots) if jobs else []
+        for (i, _), result in zip(jobs, results):
+            exercise, path, chosen, label = resolved[i]
+            reports[i] = report(exercise, path, chosen, result, label)
     return reports
+
+
+def _undefined(notebook, exercise):
+    """The import error of a notebook none of whose code cells defines the exercise."""
+    return {"type": "NameError", "line": None, "code": None, "function": None,
+            "message": f"{notebook} defines no {exercise.symbol} (no code cell holds the exercise's stub)"}
 
 
 def grade_directory(directory, seconds=10.0):

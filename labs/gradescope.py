@@ -30,7 +30,7 @@ from pathlib import Path
 from descentlab.errors import UserError
 from descentlab.io import atomic_write, write_text
 
-from . import checks, feedback, grader, runs
+from . import checks, feedback, grader, notebook_cells, runs
 from .runs import Check
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -48,7 +48,7 @@ ABOUT = [
 # optimizers (our solutions) and the grader's modules.
 BUNDLE = {"descentlab": ("__init__", "errors", "io"),
           "descentlab.labs": ("__init__", "checks", "diagnosis", "feedback", "gradescope", "grader",
-                              "isolation", "mistakes", "runs", "sandbox"),
+                              "isolation", "mistakes", "notebook_cells", "runs", "sandbox"),
           "descentlab.optimizers": None}   # None: every module
 
 
@@ -298,10 +298,26 @@ def build(directory):
 
 # ---------------------------------------------------------------- on Gradescope
 
-def _submitted(submission, name):
-    """The student's ``name``.py: the shallowest one in the submission (an uploaded folder counts)."""
-    found = sorted(submission.rglob(f"{name}.py"), key=lambda p: (len(p.parts), str(p)))
-    return found[0] if found else None
+def _submitted(submission, exercise):
+    """The student's work on ``exercise``: the shallowest ``<name>.py`` in the submission (an
+    uploaded folder counts), else the shallowest notebook with a code cell defining its class
+    or function (``notebook_cells``); hidden folders (``.ipynb_checkpoints``) are passed over."""
+    def shallowest_first(pattern):
+        found = [p for p in submission.rglob(pattern)
+                 if not any(part.startswith(".") for part in p.relative_to(submission).parts)]
+        return sorted(found, key=lambda p: (len(p.parts), str(p)))
+
+    files = shallowest_first(f"{exercise.name}.py")
+    if files:
+        return files[0]
+    for notebook in shallowest_first("*.ipynb"):
+        try:
+            cells = notebook_cells.code_cells(notebook)
+            if any(notebook_cells.defines(source, exercise.symbol) for _, source in cells):
+                return notebook
+        except UserError:
+            continue   # not a notebook; another one may hold the exercise
+    return None
 
 
 def grade_submission(root):
@@ -313,7 +329,7 @@ def grade_submission(root):
     chosen = checks_to_run(config)
     present, reports = [], {}
     for name in config["exercises"]:
-        path = _submitted(root / "submission", name)
+        path = _submitted(root / "submission", checks.exercise(name))
         if path is None:
             reports[name] = grader.report(checks.exercise(name), Path(f"{name}.py"), chosen[name],
                                           {"missing": True})

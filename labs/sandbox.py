@@ -4,7 +4,7 @@ and may kill: ``python -P -m descentlab.labs.sandbox JOBS OUT``.
 JOBS is a JSON file written by the grader: the time limit per exercise, more
 folders the student's code may not read, and one job per file, each with its
 exercise's name, symbol (the class or function to take from the file), kind
-and checks. Nothing here, nor anything it imports, is a reference
+and checks, and for a notebook's cell the imports to run before it. Nothing here, nor anything it imports, is a reference
 implementation: before any student code runs, ``descentlab.labs.isolation``
 makes the answers unreachable (see there), so the process never holds one.
 
@@ -32,13 +32,16 @@ from pathlib import Path
 from . import isolation, runs
 
 
-def load(name, path):
-    """Import the file at ``path`` as a fresh module named after the exercise."""
+def load(name, path, preamble=None):
+    """Import the file at ``path`` as a fresh module named after the exercise, after
+    running ``preamble`` (a notebook cell's imports: ``notebook_cells.PREAMBLE``) in it."""
     name = f"descentlab_student_{name}"
     # the loader named: a file not ending in .py is still read as Python
     loader = importlib.machinery.SourceFileLoader(name, str(path))
     spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     module = importlib.util.module_from_spec(spec)
+    if preamble:
+        exec(compile(preamble, "<the exercise stub's imports>", "exec"), module.__dict__)
     spec.loader.exec_module(module)
     return module
 
@@ -47,7 +50,7 @@ def grade_one(job):
     path = Path(job["path"])
     isolation.watch(path)
     try:
-        module = load(job["name"], path)
+        module = load(job["name"], path, job.get("preamble"))
     except (Exception, SystemExit) as exc:
         return {"import_error": runs.describe(exc, path)}
     impl = getattr(module, job["symbol"], None)

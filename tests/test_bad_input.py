@@ -54,6 +54,8 @@ CASES = [
     ("lab-new-over-a-file", ["lab", "new", "{file}"], "not a directory"),
     ("lab-check-not-python", ["lab", "check", "adam", "--path", "{file}"], "SyntaxError: invalid syntax"),
     ("lab-check-class-missing", ["lab", "check", "adam", "--path", "{python}"], "defines no Adam"),
+    ("lab-check-notebook-not-json", ["lab", "check", "adam", "--path", "{notebook}"],
+     "lab.ipynb is not a valid notebook (Expecting ',' delimiter at line 1)"),
     ("lab-autograder-out-exists", ["lab", "autograder", "--out", "{compare}"], "already exists"),
     ("lab-autograder-out-is-a-file", ["lab", "autograder", "--out", "{file}"], "is an existing file"),
     # ---- malformed values ----------------------------------------------------------------
@@ -193,8 +195,9 @@ def copy_dir(source, target, **changes):
 def workspace(tmp_path_factory):
     """Earlier results (a run, its export, a comparison) and broken copies of each kind of file."""
     w = tmp_path_factory.mktemp("bad-input")
-    paths = {"nowhere": w / "nowhere", "file": w / "notes.txt", "python": w / "helpers.py"}
+    paths = {"nowhere": w / "nowhere", "file": w / "notes.txt", "python": w / "helpers.py", "notebook": w / "lab.ipynb"}
     paths["file"].write_text("an existing file\n")
+    paths["notebook"].write_text('{"cells": [{"cell_type": "code" "source": []}]}')   # a comma lost in an edit
     paths["python"].write_text("import torch\n\n\nclass Adamm:\n    pass\n")
     assert main([*TRAIN, "--out", str(w / "run")]) == 0
     assert main(["export", str(w / "run" / "checkpoint.pt"), "--out", str(w / "export"),

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from descentlab.cli import main
@@ -152,10 +153,33 @@ def test_a_wrong_submission_is_graded_with_the_reason_of_every_failure(tmp_path,
     assert all(t["output"].startswith("SyntaxError") and "step_decay.py line 1" in t["output"]
                for t in by_exercise["step_decay"])
     for name in ("nesterov", "diffgrad", "clip_grad_norm"):
-        assert all(t["output"] == f"no {name}.py in the submission: upload the {name}.py you filled in"
-                   for t in by_exercise[name])
+        symbol = checks.exercise(name).symbol
+        assert all(t["output"] == f"no {name}.py in the submission: upload the {name}.py you filled in, "
+                                  f"or the notebook whose cell defines {symbol}" for t in by_exercise[name])
     # what every student sees at once names no hidden check
     assert "hidden" not in results["output"] and "adam (adam.py): 0/4 checks pass" in results["output"]
+
+
+@pytest.mark.slow
+def test_a_notebook_handed_in_is_graded_from_the_cells_that_define_the_exercises(tmp_path, built):
+    """The student solved momentum and Nesterov in notebook 02's cells and handed in the
+    notebook (with a broken one beside it), and adam.py as a file."""
+    nb = nbformat.reads(handout.notebook_files()["notebooks/02_momentum_and_nag.ipynb"], as_version=4)
+    numbers = {}
+    for number, cell in enumerate(nb.cells, 1):
+        for name, symbol in (("momentum", "Momentum"), ("nesterov", "Nesterov")):
+            if cell.cell_type == "code" and f"class {symbol}(" in cell.source:
+                cell.source, numbers[name] = fill(cell.source, SOLUTIONS[name]), number
+    files = {"02_momentum_and_nag.ipynb": nbformat.writes(nb), "broken.ipynb": '{"cells": [', "adam.py": solved("adam")}
+    status, stderr, results = gradescope_run(tmp_path, built, files)
+    assert status == 0, stderr
+    for name in ("momentum", "nesterov", "adam"):
+        tests = [t for t in results["tests"] if t["tags"] == [name]]
+        assert tests and all(t["status"] == "passed" for t in tests), name
+    for name, number in numbers.items():
+        assert f"{name} (02_momentum_and_nag.ipynb, cell {number}): 4/4 checks pass" in results["output"]
+    assert all(t["output"].startswith("no adagrad.py in the submission")
+               for t in results["tests"] if t["tags"] == ["adagrad"])
 
 
 @pytest.mark.parametrize("edit, message", [

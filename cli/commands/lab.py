@@ -7,7 +7,7 @@ and the exercises with their grader.
   descentlab lab list [--json]
   descentlab lab run NAME|all --out DIR [--fast]
   descentlab lab new DIR                        hand out the exercises (stubs, a README, the notebooks)
-  descentlab lab check EXERCISE [--path FILE]   grade one exercise file (default: EXERCISE.py)
+  descentlab lab check EXERCISE [--path FILE]   grade one exercise file or notebook (default: EXERCISE.py)
   descentlab lab check --all DIR                grade every exercise file in DIR
   descentlab lab autograder --out DIR           write a Gradescope autograder (then edit DIR/config.json, zip, upload)
 
@@ -201,7 +201,8 @@ def _new(args):
 def _check_args(parser):
     parser.add_argument("exercise", nargs="?", metavar="EXERCISE",
                         help="momentum, nesterov, adagrad, rmsprop, adam, diffgrad, step_decay or clip_grad_norm")
-    parser.add_argument("--path", metavar="FILE", help="the student's file (default: EXERCISE.py)")
+    parser.add_argument("--path", metavar="FILE", help="the student's file, or the notebook they solved it in "
+                        "(default: EXERCISE.py)")
     parser.add_argument("--all", metavar="DIR", help="grade every exercise file in DIR")
     parser.add_argument("--json", action="store_true", help="print Gradescope's results.json (1 point per check)")
     parser.add_argument("--timeout", type=arguments.positive_float, default=10.0, metavar="SECONDS",
