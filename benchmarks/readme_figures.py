@@ -165,14 +165,16 @@ def compare_time():
     the bare loop's set-ups and the line search's cost against a plain run."""
     module, data = _compare_time_module(), _load("compare_time.json")
     runs = data["measurements"]
-    lines = ["| measurement | epochs | processes x threads | wall time | outside training steps |",
-             "|---|---:|---|---:|---:|"]
+    lines = ["| measurement | epochs | seeds | processes x threads | wall time | outside training steps "
+             "| load before / after |", "|---|---:|---|---|---:|---:|---|"]
     for label, m in runs.items():
-        lines.append(f"| {label} | {m['epochs']} | {module.layout(m)} "
-                     f"| {m['wall'] / 60:.1f} min | {100 * m['outside_training_share']:.1f} % |")
+        seeds = ",".join(map(str, m["seeds"])) if isinstance(m["seeds"], list) else m["seeds"]
+        lines.append(f"| {label} | {m['epochs']} | {seeds} | {module.layout(m)} "
+                     f"| {m['wall'] / 60:.1f} min | {100 * m['outside_training_share']:.1f} % "
+                     f"| {' / '.join(f'{x:.1f}' for x in m['load'])} |")
     machine = data["machine"]
-    lines += ["", f"On {machine['cpu']} ({machine['cores']} cores, {' '.join(machine['cpu_flags'])}), "
-                  "run under `chrt -f 10`. The bare training step (Adam, batch 128): "
+    lines += ["", f"On {machine['cpu']} ({machine['cores']} cores, {' '.join(machine['cpu_flags'])}). "
+                  "The bare training step (Adam, batch 128): "
                   + "; ".join(f"{name} {row['ms_per_step']:.1f} ms" for name, row in data["bare_loop"].items())
                   + "."]
     ratios = []
@@ -182,15 +184,15 @@ def compare_time():
             ratios.append(f"{train['linesearch'] / train['adam']:.2f}x ({label})")
     if ratios:
         lines += ["", "The line search's training time against Adam's: " + ", ".join(ratios) + "."]
-    full = [m for m in runs.values() if m["epochs"] == 5]
+    full = [(label, m) for label, m in runs.items() if m["epochs"] == 5]
     if full:
-        m = full[0]
+        label, m = full[-1]
         bound = 5 * 55000 * len(m["runs"]) / m["flop_bound_samples_per_s"]
         cores = m["workers"] * m["wall"]
         shares = {phase: seconds / cores for phase, seconds in m["phases"].items()}
         shares["idle or unaccounted"] = 1 - sum(shares.values())
-        lines += ["", f"At the float32 matmul peak of this CPU's cores, the full comparison's training "
-                      f"arithmetic alone would take {bound / 60:.1f} min. Where the full run's core time "
+        lines += ["", f"At the float32 matmul peak of this CPU's cores, the training arithmetic of `{label}` "
+                      f"({len(m['runs'])} runs) alone would take {bound / 60:.1f} min. Where its core time "
                       "went: " + ", ".join(f"{phase} {100 * share:.1f} %"
                                            for phase, share in sorted(shares.items(), key=lambda kv: -kv[1])) + "."]
     return "\n".join(lines)
