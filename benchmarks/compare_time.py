@@ -21,10 +21,12 @@ else". "Outside training" is the share of the cores' time that did not go to
 training steps: ``1 - sum(training seconds) / (processes x wall)``; it counts
 idle cores too.
 
-Beside it, measured in this process: the peak of a large float32 matmul (the
-FLOP bound), the CNN's FLOPs per training sample (``FlopCounterMode``), and
+Beside it, measured in this process: the peak of a large matmul in float32,
+and in bfloat16 where the CPU has bf16 units (the bound of training in that
+precision), the CNN's FLOPs per training sample (``FlopCounterMode``), and
 the bare eager loop (zero_grad / forward / backward / Adam step, no
-validation, no records) in the plain set-up and in ours (``bare_loop``).
+validation, no records) in the plain set-up and in ours, in bf16 too where
+the CPU computes it (``bare_loop``).
 
 Several ``--label``s accumulate in one JSON (``before``: an older
 descentlab, ``after``: this one), printed side by side::
@@ -33,8 +35,10 @@ descentlab, ``after``: this one), printed side by side::
     python3 benchmarks/compare_time.py --epochs 1 --label after
     python3 benchmarks/compare_time.py --epochs 5 --seeds 0,1,2 --label after-full
 
-Every measurement records the machine (``machine.describe``: CPU, flags,
-cores) and the load average before and after the comparison ran.
+Every measurement keeps its machine (``machine.describe``: CPU, flags,
+cores), its matmul peaks and bare loop, and the load average before and
+after the comparison ran: measurements on different CPUs share one JSON and
+each table says which CPU a number comes from.
 """
 
 import argparse
@@ -57,20 +61,28 @@ from descentlab.cli.table import format_table
 from descentlab.io import write_json
 from descentlab.models import create
 from descentlab.train import objective
+from descentlab.train.precision import autocast, cpu_has_bf16
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "compare_time.json"
 BATCH, SHAPE, CLASSES = 128, (1, 28, 28), 10
 TRAIN_SAMPLES = 55000  # Fashion-MNIST's training split (60,000 minus 5,000 for validation)
 
 
-def matmul_peak(threads, n=2048, repeats=7):
-    """GFLOP/s of the best of ``repeats`` float32 n x n matmuls on ``threads`` threads."""
+def matmul_peak(threads, dtype=torch.float32, n=2048, repeats=7):
+    """GFLOP/s of the best of ``repeats`` n x n matmuls in ``dtype`` on ``threads`` threads."""
     torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     for _ in range(3):
         a @ b
     best = min(_seconds(lambda: a @ b) for _ in range(repeats))
     return 2 * n ** 3 / best / 1e9
+
+
+def matmul_peaks(cores, bf16):
+    """``{"fp32, 1 thread": GFLOP/s, "fp32, N threads": ...}``, and bf16's where the CPU has bf16 units."""
+    return {f"{name}, {threads} thread{'s' * (threads > 1)}": matmul_peak(threads, dtype)
+            for name, dtype in [("fp32", torch.float32)] + [("bf16", torch.bfloat16)] * bf16
+            for threads in (1, cores)}
 
 
 def flops_per_sample():
@@ -84,33 +96,38 @@ def flops_per_sample():
     return counter.get_total_flops() / BATCH
 
 
-def bare_loop(steps, repeats):
-    """Samples/s of the bare eager training loop in four set-ups, interleaved, medians.
+def bare_loop(steps, repeats, bf16):
+    """Samples/s of the bare eager training loop in several set-ups, interleaved, medians.
 
     plain: the textbook block order (conv, ReLU, pool), NCHW, torch's default
     threads, i.e. the loop before the speed work; then ours (pool before ReLU,
     channels_last) in one process with every core's threads, with one thread,
     and in one single-threaded process per core at once (the comparison's
-    workers), where samples/s is the sum over the processes."""
+    workers), where samples/s is the sum over the processes. Where the CPU has
+    bf16 units (``bf16``), ours with one thread and one process per core again,
+    under bf16 autocast (``train/precision.py``)."""
     cores = len(os.sched_getaffinity(0))
-    setups = {"plain: conv-ReLU-pool, NCHW, one process": (cores, False),
-              "ours: pool-ReLU, channels_last, one process": (cores, True),
-              "ours, one process, 1 thread": (1, True)}
-    times = {name: [] for name in setups}
-    together = f"ours, {cores} processes x 1 thread at once"
-    times[together] = []
+    setups = {"plain: conv-ReLU-pool, NCHW, one process": (cores, False, "fp32"),
+              "ours: pool-ReLU, channels_last, one process": (cores, True, "fp32"),
+              "ours, one process, 1 thread": (1, True, "fp32")}
+    together = {f"ours, {cores} processes x 1 thread at once": "fp32"}
+    if bf16:
+        setups["ours, one process, 1 thread, bf16"] = (1, True, "bf16")
+        together[f"ours, {cores} processes x 1 thread at once, bf16"] = "bf16"
+    times = {name: [] for name in [*setups, *together]}
     for _ in range(repeats):
-        for name, (threads, fast) in setups.items():
-            times[name].append(_step_seconds(threads, fast, steps))
-        with multiprocessing.get_context("spawn").Pool(cores) as pool:
-            per_process = pool.starmap(_step_seconds, [(1, True, steps)] * cores)
-        times[together].append(statistics.median(per_process) / cores)
-    threads = {**{name: t for name, (t, _) in setups.items()}, together: f"{cores} x 1"}
+        for name, setup in setups.items():
+            times[name].append(_step_seconds(*setup, steps))
+        for name, precision in together.items():
+            with multiprocessing.get_context("spawn").Pool(cores) as pool:
+                per_process = pool.starmap(_step_seconds, [(1, True, precision, steps)] * cores)
+            times[name].append(statistics.median(per_process) / cores)
+    threads = {**{name: t for name, (t, _, _) in setups.items()}, **{name: f"{cores} x 1" for name in together}}
     return {name: {"threads": threads[name], "ms_per_step": 1000 * statistics.median(t),
                    "samples_per_s": BATCH / statistics.median(t)} for name, t in times.items()}
 
 
-def _step_seconds(threads, fast, steps):
+def _step_seconds(threads, fast, precision, steps):
     """Seconds per training step (Adam, batch 128) of the CNN, after two untimed steps."""
     torch.set_num_threads(threads)
     model = create("cnn", SHAPE, CLASSES, seed=0)
@@ -124,7 +141,9 @@ def _step_seconds(threads, fast, steps):
 
     def step():
         optimizer.zero_grad()
-        objective.loss("classification", model(x), y).backward()
+        with autocast(precision):
+            loss = objective.loss("classification", model(x), y)
+        loss.backward()
         optimizer.step()
 
     step(), step()
@@ -212,19 +231,18 @@ def main():
 
     cores = len(os.sched_getaffinity(0))
     machine = describe()
-    peak = {"1 thread": matmul_peak(1), f"{cores} threads": matmul_peak(cores)}
+    peaks = matmul_peaks(cores, cpu_has_bf16(machine["cpu_flags"]))
     torch.set_num_threads(cores)
     flops = flops_per_sample()
-    bare = bare_loop(args.steps, args.repeats)
+    bare = bare_loop(args.steps, args.repeats, cpu_has_bf16(machine["cpu_flags"]))
     run = run_comparison(args.descentlab, args.epochs, args.seeds, args.data_dir, args.keep, args.workers,
                          args.train_precision)
-    measured = {"epochs": args.epochs, "seeds": args.seeds, "machine": machine,
+    measured = {"epochs": args.epochs, "seeds": args.seeds, "machine": machine, "matmul_gflops": peaks,
+                "flops_per_training_sample": flops, "bare_loop": bare,
                 "load": [run["load_before"], run["load_after"]],
                 "command": " ".join(run["argv"]), **phases(run)}
-    measured["flop_bound_samples_per_s"] = peak[f"{cores} threads"] * 1e9 / flops
+    measured["flop_bound_samples_per_s"] = peaks[f"{measured['train_precision']}, {cores} threads"] * 1e9 / flops
     saved = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    saved.update({"machine": machine, "matmul_gflops": peak, "flops_per_training_sample": flops,
-                  "bare_loop": bare})
     saved.setdefault("measurements", {})[args.label] = measured
     write_json(args.out, saved)
     print_tables(saved)
@@ -232,28 +250,48 @@ def main():
 
 
 def print_tables(saved):
-    print(machine_line(saved))
+    for measured in latest_per_cpu(saved).values():
+        print(machine_line(measured))
     for headers, rows in tables(saved):
         print()
         print(format_table(headers, rows))
 
 
-def machine_line(saved):
-    machine, peak, flops = saved["machine"], saved["matmul_gflops"], saved["flops_per_training_sample"]
-    return (f"{machine['cpu']}, {machine['cores']} cores ({' '.join(machine['cpu_flags'])}); float32 matmul "
-            + ", ".join(f"{v:.0f} GFLOP/s on {k}" for k, v in peak.items())
-            + f"; the CNN: {flops / 1e6:.1f} MFLOP per training sample")
+def cpu(measured):
+    """The CPU a measurement ran on and its widest matrix units, e.g. "AMD EPYC (AVX2)",
+    "Intel Xeon Processor (AMX-BF16)" (the JSON keeps every flag)."""
+    flags = measured["machine"]["cpu_flags"]
+    units = next((name for flag, name in [("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX512-BF16"),
+                                          ("avx512f", "AVX-512"), ("avx2", "AVX2")] if flag in flags), "no AVX2")
+    return f"{measured['machine']['cpu'].replace('(R)', '')} ({units})"
+
+
+def latest_per_cpu(saved):
+    """``{cpu: the last measurement taken on it}``, in the order the CPUs first appear."""
+    latest = {}
+    for measured in saved["measurements"].values():
+        latest[cpu(measured)] = measured
+    return latest
+
+
+def machine_line(measured):
+    """The CPU of a measurement, its matmul peaks and the CNN's FLOPs per sample."""
+    return (f"{cpu(measured)}, {measured['machine']['cores']} cores ({' '.join(measured['machine']['cpu_flags'])}); matmul "
+            + ", ".join(f"{v:.0f} GFLOP/s in {k}" for k, v in measured["matmul_gflops"].items())
+            + f"; the CNN: {measured['flops_per_training_sample'] / 1e6:.1f} MFLOP per training sample")
 
 
 def tables(saved):
-    """``[(headers, rows)]``: the bare loop, the measurements side by side, the test accuracies."""
-    bare = (["bare eager loop (Adam, batch 128)", "threads", "ms / step", "samples / s"],
-            [[k, v["threads"], f"{v['ms_per_step']:.1f}", f"{v['samples_per_s']:.0f}"]
-             for k, v in saved["bare_loop"].items()])
+    """``[(headers, rows)]``: the bare loop on each CPU, the measurements side by side, the test accuracies."""
+    bare = [([f"bare eager loop (Adam, batch 128), {name}", "threads", "ms / step", "samples / s"],
+             [[k, v["threads"], f"{v['ms_per_step']:.1f}", f"{v['samples_per_s']:.0f}"]
+              for k, v in measured["bare_loop"].items()])
+            for name, measured in latest_per_cpu(saved).items()]
     measured = saved["measurements"]
     labels = list(measured)
     phases = list(dict.fromkeys(p for m in measured.values() for p in m["phases"]))
-    rows = [["epochs", *(m["epochs"] for m in measured.values())],
+    rows = [["CPU", *(cpu(m) for m in measured.values())],
+            ["epochs", *(m["epochs"] for m in measured.values())],
             ["seeds", *(",".join(map(str, m["seeds"])) if isinstance(m["seeds"], list) else m["seeds"]
                         for m in measured.values())],
             ["training precision", *(m.get("train_precision", "fp32") for m in measured.values())],
@@ -266,7 +304,7 @@ def tables(saved):
               *(f"{100 * m['outside_training_share']:.1f} %" for m in measured.values())],
              ["training samples/s per run (median)", *(f"{m['samples_per_s_per_run']:.0f}" for m in measured.values())],
              ["training samples/s, all workers", *(f"{m['samples_per_s_all_workers']:.0f}" for m in measured.values())],
-             ["FLOP bound, all cores (samples/s)", *(f"{m['flop_bound_samples_per_s']:.0f}" for m in measured.values())],
+             ["matmul bound in its precision, all cores (samples/s)", *(f"{m['flop_bound_samples_per_s']:.0f}" for m in measured.values())],
              ["load average before / after", *(" / ".join(f"{x:.1f}" for x in m["load"]) for m in measured.values())]]
     side_by_side = (["", *labels], rows)
     runs = sorted({_run(r) for m in measured.values() for r in m["runs"]})
@@ -276,7 +314,7 @@ def tables(saved):
     accuracy = (headers, [[f"{name}, {seed}", *(_accuracy(measured[label], (name, seed)) for label in labels),
                            *(_mcnemar(measured[first], measured[label], (name, seed)) for label in labels[1:])]
                           for name, seed in runs])
-    return [bare, side_by_side, accuracy]
+    return [*bare, side_by_side, accuracy]
 
 
 def _run(record):
