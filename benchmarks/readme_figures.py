@@ -161,63 +161,64 @@ def _markdown(headers, rows):
 
 
 def compare_time():
-    """The README's summary: the serious comparison's wall time before and after, the full run,
-    the bare loop's set-ups and the line search's cost against a plain run."""
+    """The README's summary: the serious comparison's wall time before and after on each CPU,
+    the bare loop's set-ups, the line search's cost against a plain run, and where the core time
+    of the latest 5-epoch measurement on each CPU went."""
     module, data = _compare_time_module(), _load("compare_time.json")
     runs = data["measurements"]
-    lines = ["| measurement | epochs | seeds | processes x threads | wall time | outside training steps "
-             "| load before / after |", "|---|---:|---|---|---:|---:|---|"]
+    lines = ["| measurement | CPU | training precision | epochs | seeds | processes x threads | wall time "
+             "| outside training steps | load before / after |", "|---|---|---|---:|---|---|---:|---:|---|"]
     for label, m in runs.items():
         seeds = ",".join(map(str, m["seeds"])) if isinstance(m["seeds"], list) else m["seeds"]
-        lines.append(f"| {label} | {m['epochs']} | {seeds} | {module.layout(m)} "
-                     f"| {m['wall'] / 60:.1f} min | {100 * m['outside_training_share']:.1f} % "
+        lines.append(f"| {label} | {module.cpu(m)} | {m.get('train_precision', 'fp32')} | {m['epochs']} | {seeds} "
+                     f"| {module.layout(m)} | {m['wall'] / 60:.1f} min | {100 * m['outside_training_share']:.1f} % "
                      f"| {' / '.join(f'{x:.1f}' for x in m['load'])} |")
-    machine = data["machine"]
-    lines += ["", f"On {machine['cpu']} ({machine['cores']} cores, {' '.join(machine['cpu_flags'])}). "
-                  "The bare training step (Adam, batch 128): "
-                  + "; ".join(f"{name} {row['ms_per_step']:.1f} ms" for name, row in data["bare_loop"].items())
-                  + "."]
+    for name, m in module.latest_per_cpu(data).items():
+        lines += ["", f"The bare training step (Adam, batch 128) on {name}, {m['machine']['cores']} cores: "
+                      + "; ".join(f"{setup} {row['ms_per_step']:.1f} ms" for setup, row in m["bare_loop"].items())
+                      + "."]
     ratios = []
     for label, m in runs.items():
-        train = {r["optimizer"]: r["train_s"] for r in m["runs"]}
+        train = {}
+        for r in m["runs"]:
+            train.setdefault(r["optimizer"], []).append(r["train_s"])
         if "linesearch" in train and "adam" in train:
-            ratios.append(f"{train['linesearch'] / train['adam']:.2f}x ({label})")
+            ratios.append(f"{sum(train['linesearch']) / sum(train['adam']):.2f}x ({label})")
     if ratios:
         lines += ["", "The line search's training time against Adam's: " + ", ".join(ratios) + "."]
-    full = [(label, m) for label, m in runs.items() if m["epochs"] == 5]
-    if full:
-        label, m = full[-1]
+    full = {module.cpu(m): (label, m) for label, m in runs.items() if m["epochs"] == 5}
+    for name, (label, m) in full.items():
+        precision = m.get("train_precision", "fp32")
         bound = 5 * 55000 * len(m["runs"]) / m["flop_bound_samples_per_s"]
         cores = m["workers"] * m["wall"]
         shares = {phase: seconds / cores for phase, seconds in m["phases"].items()}
         shares["idle or unaccounted"] = 1 - sum(shares.values())
-        lines += ["", f"At the float32 matmul peak of this CPU's cores, the training arithmetic of `{label}` "
-                      f"({len(m['runs'])} runs) alone would take {bound / 60:.1f} min. Where its core time "
+        lines += ["", f"`{label}` on {name}: at the {precision} matmul peak of its cores, the training arithmetic "
+                      f"of its {len(m['runs'])} runs alone would take {bound / 60:.1f} min. Where its core time "
                       "went: " + ", ".join(f"{phase} {100 * share:.1f} %"
                                            for phase, share in sorted(shares.items(), key=lambda kv: -kv[1])) + "."]
     return "\n".join(lines)
 
 
 def train_precision():
-    """docs/compare.md: bf16 training's effect on test accuracy against fp32, per setting."""
-    data = _load("train_precision.json")
-    lines = ["| setting | optimizers x seeds | bf16 − fp32, mean (points) | per optimizer, lowest … highest "
+    """docs/compare.md: bf16 training's effect on test accuracy against fp32, per setting and CPU."""
+    data, cpu = _load("train_precision.json"), _compare_time_module().cpu
+    lines = ["| setting | CPU | optimizers x seeds | bf16 − fp32, mean (points) | per optimizer, lowest … highest "
              "| paired t over seeds, p < 0.05 | McNemar pooled over seeds, p < 0.05 |",
-             "|---|---:|---:|---|---|---|"]
-    machines = set()
+             "|---|---|---:|---:|---|---|---|"]
     for m in data["measurements"].values():
         setting, rows = m["setting"], m["optimizers"]
         low, high = (min(rows, key=lambda n: rows[n]["difference_mean"] * sign) for sign in (1, -1))
         changed = sorted(n for n, r in rows.items() if r["mcnemar_p_pooled"] < 0.05)
-        lines.append(f"| {setting['dataset']} {setting['model']}, {setting['epochs']} epochs, batch "
-                     f"{setting['batch_size']} | {len(rows)} x {len(setting['seeds'])} "
+        where = cpu({"machine": m["machine"]}) + (", bf16 emulated by torch" if m["bf16_emulated"] else "")
+        if "fp32_machine" in m:
+            where = f"two serious comparisons: fp32 on {cpu({'machine': m['fp32_machine']})}, bf16 on {where}"
+        lines.append(f"| {setting['dataset']} {setting['model']}, {setting['epochs']} epoch{'s' * (setting['epochs'] != 1)}, batch "
+                     f"{setting['batch_size']} | {where} | {len(rows)} x {len(setting['seeds'])} "
                      f"| {100 * m['overall']['difference_mean']:+.2f} "
                      f"| {100 * rows[low]['difference_mean']:+.2f} ({low}) … {100 * rows[high]['difference_mean']:+.2f} "
                      f"({high}) | {', '.join(m['overall']['significant_optimizers']) or 'none'} "
                      f"| {', '.join(changed) or 'none'} |")
-        machines.add(f"{m['machine']['cpu']} ({' '.join(m['machine']['cpu_flags'])})"
-                     + (", bf16 emulated by torch" if m["bf16_emulated"] else ""))
-    lines += ["", f"Measured on {'; '.join(sorted(machines))}."]
     return "\n".join(lines)
 
 
@@ -241,7 +242,8 @@ def compare_levers():
 def compare_time_tables():
     """benchmarks/README.md: every table ``compare_time.py`` prints."""
     module, data = _compare_time_module(), _load("compare_time.json")
-    return "\n\n".join([module.machine_line(data) + ".", *(_markdown(*table) for table in module.tables(data))])
+    return "\n\n".join([*(module.machine_line(m) + "." for m in module.latest_per_cpu(data).values()),
+                        *(_markdown(*table) for table in module.tables(data))])
 
 
 def suite_time():

@@ -18,6 +18,13 @@ or AVX512-BF16.
 
     python3 benchmarks/train_precision.py [--dataset digits] [--model mlp] [--epochs 15] [--batch-size 32]
         [--seeds 0,1,2,3,4] [--optimizers a,b] [--emulate] [--label NAME] [--out FILE]
+
+``--from-compare-time FP32,BF16`` trains nothing: it reads two measurements
+of ``benchmarks/compare_time.py`` (labels in ``compare_time.json``) of the
+same serious comparison, one trained in fp32 and one in bf16, and puts their
+runs through the same tests. Their CPUs may differ (bf16 needs bf16 units,
+an AVX2 CPU gives the fp32 side): the table says so, and the difference then
+holds the change of CPU too; their seconds are not compared.
 """
 
 import argparse
@@ -56,6 +63,28 @@ def measure(args):
                              "seconds_per_epoch": record["seconds_per_epoch"]})
                 print(f"{name} seed {seed} {p}: {record['torch']['test_accuracy']:.4f}", flush=True)
     return runs
+
+
+def from_compare_time(path, fp32_label, bf16_label):
+    """The setting, both machines and the runs (as ``measure`` gives them) of two compare_time.py
+    measurements of one comparison, trained in fp32 and in bf16."""
+    measured = json.loads(Path(path).read_text())["measurements"]
+    pair = {"fp32": measured[fp32_label], "bf16": measured[bf16_label]}
+    for p, m in pair.items():
+        if m.get("train_precision", "fp32") != p:
+            raise SystemExit(f"{path}: '{fp32_label if p == 'fp32' else bf16_label}' trained in "
+                             f"{m.get('train_precision', 'fp32')}, not {p}")
+    if (pair["fp32"]["epochs"], pair["fp32"]["seeds"]) != (pair["bf16"]["epochs"], pair["bf16"]["seeds"]):
+        raise SystemExit(f"{path}: '{fp32_label}' and '{bf16_label}' differ in epochs or seeds")
+    command = pair["bf16"]["command"].split()
+    setting = {"dataset": command[command.index("--dataset") + 1], "model": command[command.index("--model") + 1],
+               "epochs": pair["bf16"]["epochs"], "batch_size": int(command[command.index("--batch-size") + 1]),
+               "seeds": pair["bf16"]["seeds"]}
+    runs = [{"optimizer": r["optimizer"], "seed": r["seed"], "precision": p, "test_accuracy": r["test_accuracy"],
+             "diverged": r["test_accuracy"] is None, "test_correct": r["test_correct"],
+             "seconds_per_epoch": r["s_per_epoch"]}
+            for p, m in pair.items() for r in m["runs"]]
+    return setting, {p: m["machine"] for p, m in pair.items()}, runs
 
 
 def summarise(runs):
@@ -102,7 +131,31 @@ def main():
                         help="train bf16 on a CPU without bf16 units (torch emulates it: accuracy only)")
     parser.add_argument("--label", default=None, help="the name of this measurement (default DATASET-MODEL)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--from-compare-time", metavar="FP32,BF16",
+                        help="train nothing: compare two measurements of compare_time.json (their labels)")
+    parser.add_argument("--compare-time-json", type=Path, default=DEFAULT_OUT.parent / "compare_time.json")
     args = parser.parse_args()
+    label, measured = (compared(args) if args.from_compare_time else trained(args, parser))
+    saved = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    saved.setdefault("measurements", {})[label] = measured
+    write_json(args.out, saved)
+    print_table(measured)
+    print(f"\nwrote {args.out}")
+
+
+def compared(args):
+    """``--from-compare-time``: the label and measurement of two compare_time.py measurements."""
+    fp32_label, bf16_label = args.from_compare_time.split(",")
+    setting, machines, runs = from_compare_time(args.compare_time_json, fp32_label, bf16_label)
+    rows, overall = summarise(runs)
+    label = args.label or f"{setting['dataset']}-{setting['model']}, {fp32_label} vs {bf16_label}"
+    return label, {"machine": machines["bf16"], "fp32_machine": machines["fp32"], "bf16_emulated": False,
+                   "source": {"compare_time": {"fp32": fp32_label, "bf16": bf16_label}},
+                   "setting": setting, "optimizers": rows, "overall": overall, "runs": runs}
+
+
+def trained(args, parser):
+    """The label and measurement of every (optimizer, seed) trained here in fp32 and in bf16."""
     args.seeds = [int(s) for s in args.seeds.split(",")]
     args.optimizers = args.optimizers.split(",") if args.optimizers else optimizers.available()
     machine = describe()
@@ -116,16 +169,11 @@ def main():
     started = time.perf_counter()
     runs = measure(args)
     rows, overall = summarise(runs)
-    label = args.label or f"{args.dataset}-{args.model}"
-    saved = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    saved.setdefault("measurements", {})[label] = {
+    return args.label or f"{args.dataset}-{args.model}", {
         "machine": machine, "bf16_emulated": emulated, "threads": args.threads,
         "setting": {"dataset": args.dataset, "model": args.model, "epochs": args.epochs,
                     "batch_size": args.batch_size, "seeds": args.seeds},
         "wall_seconds": time.perf_counter() - started, "optimizers": rows, "overall": overall, "runs": runs}
-    write_json(args.out, saved)
-    print_table(saved["measurements"][label])
-    print(f"\nwrote {args.out}")
 
 
 def print_table(measured):

@@ -104,3 +104,55 @@ def test_auto_records_what_it_picked(digits, monkeypatch, tmp_path):
     results = json.loads((tmp_path / "c" / "results.json").read_text())
     assert results["train_precision"] == "bf16" and results["runs"][0]["train_precision"] == "bf16"
     assert "trained in bf16 (autocast" in (tmp_path / "c" / "report.md").read_text()
+
+
+def _benchmark(name):
+    """A script of benchmarks/ loaded by path (its folder importable, as when it runs)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    return module
+
+
+def test_two_serious_comparisons_are_compared_pair_by_pair_over_seeds(tmp_path):
+    """train_precision.py --from-compare-time: the runs of an fp32 and a bf16 measurement of
+    compare_time.json, paired by (optimizer, seed); the differences here are worked out by hand."""
+    from descentlab.io import pack_bools
+
+    def run(optimizer, seed, accuracy, hits):
+        return {"optimizer": optimizer, "seed": seed, "test_accuracy": accuracy, "s_per_epoch": 1.0,
+                "test_correct": pack_bools(hits)}
+
+    def measured(precision, runs):
+        return {"epochs": 5, "seeds": [0, 1], "train_precision": precision, "machine": {"cpu": precision},
+                "command": "descentlab compare --dataset fashion-mnist --model cnn --epochs 5 --batch-size 128",
+                "runs": runs}
+
+    hits = [True, False, True, True]
+    path = tmp_path / "compare_time.json"
+    path.write_text(json.dumps({"measurements": {
+        "a": measured("fp32", [run("adam", 0, 0.90, hits), run("adam", 1, 0.80, hits),
+                               run("sgd", 0, 0.50, hits), run("sgd", 1, 0.70, hits)]),
+        "b": measured("bf16", [run("adam", 0, 0.91, hits), run("adam", 1, 0.83, hits),
+                               run("sgd", 0, 0.50, [False] * 4), run("sgd", 1, 0.66, hits)])}}))
+    script = _benchmark("train_precision")
+    setting, machines, runs = script.from_compare_time(path, "a", "b")
+    assert setting == {"dataset": "fashion-mnist", "model": "cnn", "epochs": 5, "batch_size": 128, "seeds": [0, 1]}
+    assert machines == {"fp32": {"cpu": "fp32"}, "bf16": {"cpu": "bf16"}}
+    rows, overall = script.summarise(runs)
+    assert rows["adam"]["difference_mean"] == pytest.approx(0.02)      # (0.01 + 0.03) / 2
+    assert rows["sgd"]["difference_mean"] == pytest.approx(-0.02)      # (0.00 - 0.04) / 2
+    assert rows["adam"]["mcnemar_p_pooled"] == 1.0                     # the same hits
+    assert rows["sgd"]["mcnemar_p_pooled"] == pytest.approx(0.25)      # 3 discordant, one way: 2 * 0.5**3
+    assert overall["difference_mean"] == pytest.approx(0.0)
+    with pytest.raises(SystemExit, match="'b' trained in bf16, not fp32"):
+        script.from_compare_time(path, "b", "a")
