@@ -37,8 +37,9 @@ class PairDataset(torch.utils.data.Dataset):
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("api") / "cmp"
+    # fp32: the reference loop below trains in float32 (auto would pick bf16 on an AMX CPU)
     return out, compare.run(out, model=two_layer, data=user_data(), optimizers=["sgd", "adam"], epochs=2,
-                            batch_size=50, seeds=[0], precisions=["fp32", "int8"])
+                            batch_size=50, seeds=[0], precisions=["fp32", "int8"], train_precision="fp32")
 
 
 @pytest.mark.slow

@@ -21,7 +21,9 @@ from descentlab.train.run import RunConfig, train_into, train_run
 from distributed_cases import finish, torchrun
 
 BATCH, TOLERANCE = 154, 1e-6
-CONFIG = RunConfig(dataset="digits", model="mlp", optimizer="adam", epochs=2, batch_size=BATCH)
+# fp32: the tolerance is float32's (auto would train in bf16 on an AMX CPU, where the ranks' sums
+# round differently by ~1e-4)
+CONFIG = RunConfig(dataset="digits", model="mlp", optimizer="adam", epochs=2, batch_size=BATCH, precision="fp32")
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,21 @@ def test_shares_partition_every_global_batch():
     assert [len(yb) for _, yb, _ in shares[2]] == [1, 1, 1, 1, 1]  # 5 = 2 + 2 + 1; 3 = 1 + 1 + 1
 
 
+def test_an_empty_share_under_bf16_autocast_has_the_loss_dtype_of_the_others():
+    """The ranks all-reduce their losses (``Group.mean``): a rank whose share of the last batch is
+    empty must hand in the dtype the others do, or gloo aborts ("4 vs 2" bytes), as it did under
+    bf16 autocast on an AMX CPU. torch computes bf16 on any CPU, so this runs everywhere."""
+    model = torch.nn.Linear(4, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        full = distributed.Group(rank=0, world_size=2).loss("classification", model(torch.randn(2, 4)),
+                                                            torch.tensor([0, 2]), 3)
+        empty = distributed.Group(rank=1, world_size=2).loss("classification", model(torch.randn(0, 4)),
+                                                             torch.zeros(0, dtype=torch.long), 3)
+    assert full.dtype == empty.dtype == torch.float32
+    empty.backward()
+    assert all(p.grad is not None and not p.grad.any() for p in model.parameters())
+
+
 def test_a_batch_smaller_than_the_ranks_is_refused():
     dataset = datasets.load("digits")
     config = RunConfig(dataset="digits", model="logreg", optimizer="sgd", batch_size=1)
@@ -60,6 +77,7 @@ def test_torchrun_train_resumes_and_equals_one_process(tmp_path, one_thread):
 
     code, out, err = finish(torchrun(["train", "--dataset", "digits", "--model", "mlp", "--optimizer",
                                       "adam", "--epochs", "2", "--batch-size", str(BATCH), "--resume",
+                                      "--train-precision", "fp32",
                                       "--quiet", "--out", str(tmp_path / "ddp"),
                                       "--tensorboard", str(tmp_path / "tb")]))
     assert code == 0, err[-3000:]

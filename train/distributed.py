@@ -81,8 +81,10 @@ class Group:
         if self.world_size == 1:
             return objective.loss(task, outputs, y)
         if len(y) == 0:
-            # An empty share still joins DDP's all-reduce: zero gradients for every parameter.
-            return outputs.sum() * 0.0
+            # An empty share still joins DDP's all-reduce: zero gradients for every parameter. Its
+            # loss is float32 as the other ranks' is (under bf16 autocast the outputs are bf16 while
+            # the loss functions compute in float32): ``mean`` all-reduces ranks' losses of one dtype.
+            return outputs.float().sum() * 0.0
         return objective.loss(task, outputs, y) * (self.world_size * len(y) / size)
 
     def mean(self, loss):
