@@ -247,19 +247,18 @@ def compare_time_tables():
 
 
 def suite_time():
-    """docs/testing.md and benchmarks/README.md: the test suite's wall time, before and after, and
-    the slowest tests of the last full-suite measurement (suite_time.py)."""
-    data = _load("suite_time.json")["runs"]
-    rows = [[label, run["commit"], f"`{run['command'].split('pytest', 1)[1].strip()}`", run["compile_cache"],
+    """docs/testing.md and benchmarks/README.md: the test suite's wall time, before and after on
+    each CPU, and the slowest tests of the last full-suite measurement (suite_time.py)."""
+    data, cpu = _load("suite_time.json")["runs"], _compare_time_module().cpu
+    rows = [[label, f"{cpu(run)}, {run['machine']['cores']} cores", run["commit"],
+             f"`{run['command'].split('pytest', 1)[1].strip()}`", run["compile_cache"],
              f"{run['wall']:.0f} s", f"{run['passed']} / {run['failed']} / {run['skipped']}",
              f"{run['tests_seconds']:.0f} s", " / ".join(f"{x:.1f}" for x in run["load"])]
             for label, run in data.items()]
-    lines = [_markdown(["measurement", "commit", "pytest arguments", "compile cache", "wall time",
+    lines = [_markdown(["measurement", "CPU", "commit", "pytest arguments", "compile cache", "wall time",
                         "passed / failed / skipped", "tests' own seconds", "load before / after"], rows)]
-    machines = {f"{r['machine']['cpu']} ({r['machine']['cores']} cores, {' '.join(r['machine']['cpu_flags'])})"
-                for r in data.values()}
     label, last = [(label, run) for label, run in data.items() if run["lane"] == "all"][-1]
-    lines += ["", f"On {'; '.join(sorted(machines))}. The slowest tests of `{label}` (seconds, setup and teardown included): "
+    lines += ["", f"The slowest tests of `{label}` (seconds, setup and teardown included): "
                   + "; ".join(f"{name.split('/', 1)[1]} {seconds:.1f}" for name, seconds in last["slowest_tests"][:8])
                   + "."]
     return "\n".join(lines)
