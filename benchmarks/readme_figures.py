@@ -163,7 +163,7 @@ def _markdown(headers, rows):
 def compare_time():
     """The README's summary: the serious comparison's wall time before and after on each CPU,
     the bare loop's set-ups, the line search's cost against a plain run, and where the core time
-    of the latest 5-epoch measurement on each CPU went."""
+    of the latest 5-epoch measurement on each CPU in each training precision went."""
     module, data = _compare_time_module(), _load("compare_time.json")
     runs = data["measurements"]
     lines = ["| measurement | CPU | training precision | epochs | seeds | processes x threads | wall time "
@@ -186,9 +186,8 @@ def compare_time():
             ratios.append(f"{sum(train['linesearch']) / sum(train['adam']):.2f}x ({label})")
     if ratios:
         lines += ["", "The line search's training time against Adam's: " + ", ".join(ratios) + "."]
-    full = {module.cpu(m): (label, m) for label, m in runs.items() if m["epochs"] == 5}
-    for name, (label, m) in full.items():
-        precision = m.get("train_precision", "fp32")
+    full = {(module.cpu(m), m.get("train_precision", "fp32")): (label, m) for label, m in runs.items() if m["epochs"] == 5}
+    for (name, precision), (label, m) in full.items():
         bound = 5 * 55000 * len(m["runs"]) / m["flop_bound_samples_per_s"]
         cores = m["workers"] * m["wall"]
         shares = {phase: seconds / cores for phase, seconds in m["phases"].items()}
@@ -212,7 +211,9 @@ def train_precision():
         changed = sorted(n for n, r in rows.items() if r["mcnemar_p_pooled"] < 0.05)
         where = cpu({"machine": m["machine"]}) + (", bf16 emulated by torch" if m["bf16_emulated"] else "")
         if "fp32_machine" in m:
-            where = f"two serious comparisons: fp32 on {cpu({'machine': m['fp32_machine']})}, bf16 on {where}"
+            fp32_cpu = cpu({"machine": m["fp32_machine"]})
+            where = (f"two serious comparisons, fp32 and bf16, both on {where}" if fp32_cpu == where
+                     else f"two serious comparisons: fp32 on {fp32_cpu}, bf16 on {where}")
         lines.append(f"| {setting['dataset']} {setting['model']}, {setting['epochs']} epoch{'s' * (setting['epochs'] != 1)}, batch "
                      f"{setting['batch_size']} | {where} | {len(rows)} x {len(setting['seeds'])} "
                      f"| {100 * m['overall']['difference_mean']:+.2f} "
