@@ -71,8 +71,11 @@ def headline(results):
     if target is not None and reached:
         fastest = min(reached, key=lambda r: (r["epochs_to_target"], -r["test_accuracy_mean"]))
         text += (f" Fastest to {100 * target:.0f} % validation accuracy: **{fastest['optimizer']}** "
-                 f"({_num(fastest['epochs_to_target'], '.1f')} epoch{'' if fastest['epochs_to_target'] == 1 else 's'}); "
-                 f"{len(reached)} of {len(rows)} optimizers get there.")
+                 f"({_num(fastest['epochs_to_target'], '.1f')} epoch{'' if fastest['epochs_to_target'] == 1 else 's'})")
+        if fastest["test_accuracy_mean"] < target:
+            text += (f", which does not stay there: its final test accuracy is "
+                     f"{fastest['test_accuracy_mean']:.4f} (best epoch {_num(fastest['best_epoch'], '.1f')})")
+        text += f"; {len(reached)} of {len(rows)} optimizers get there."
     diverged = [r["optimizer"] for r in results["summary"] if r["diverged_runs"]]
     if diverged:
         text += f" Diverged: {', '.join(diverged)}."

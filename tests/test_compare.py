@@ -391,6 +391,28 @@ def test_one_seed_names_no_winner_even_far_ahead_of_every_other_network():
     assert saved["significance"]["winner"] is None and saved["significance"]["advice"]
 
 
+def test_the_fastest_to_the_target_that_falls_back_is_said_to_fall_back():
+    """The default run's report said "Fastest to 94 %: rprop (1 epoch)" of an optimizer that ended
+    last at 0.878: reaching the target first is news only with where the optimizer ends."""
+    records = []
+    for seed in range(2):
+        rprop, adam = fake_run("rprop", seed, hits(range(80)), best_epoch=1), fake_run("adam", seed, hits(range(10)))
+        rprop["history"]["val_accuracy"] = [0.95, 0.80]
+        adam["history"]["val_accuracy"] = [0.60, 0.96]
+        records += [rprop, adam]
+    config = CompareConfig(optimizers=("rprop", "adam"), seeds=(0, 1), precisions=(), target_accuracy=0.94)
+    text = report.headline(summarise(config, records))
+    final = (TEST_SIZE - 80) / TEST_SIZE
+    assert f"Fastest to 94 % validation accuracy: **rprop** (1 epoch), which does not stay there: " \
+           f"its final test accuracy is {final:.4f} (best epoch 1)" in text
+    assert "2 of 2 optimizers get there." in text
+
+    records = [r for r in records if r["optimizer"] == "adam"]
+    config = CompareConfig(optimizers=("adam",), seeds=(0, 1), precisions=(), target_accuracy=0.94)
+    text = report.headline(summarise(config, records))
+    assert "**adam** (2 epochs); 1 of 1 optimizers get there." in text and "does not stay" not in text
+
+
 def test_several_seeds_name_a_winner_only_when_every_seed_agrees():
     records = []
     for seed in range(3):
