@@ -3,13 +3,15 @@ and outcome, one JSON line per test, into the file named by $SUITE_DURATIONS."""
 
 import json
 import os
+import re
 
+_GROUPED = re.compile(r"([^@\[]*(?:\[.*\])?)(?:@[^\]]*)?$")
 _tests = {}
 
 
 def pytest_runtest_logreport(report):
-    # pytest-xdist appends "@<group>" to the ids of grouped tests; our groups are named after tests/...
-    nodeid = report.nodeid.rsplit("@tests", 1)[0]
+    # pytest-xdist appends "@<group>" to the ids of grouped tests (after a parameter id's "]")
+    nodeid = _GROUPED.match(report.nodeid).group(1)
     test = _tests.setdefault(nodeid, {"seconds": 0.0, "outcome": "passed"})
     test["seconds"] += report.duration
     if report.failed:

@@ -5,11 +5,17 @@ gradient on some steps."""
 import copy
 import itertools
 
+import pytest
 import torch
 
 from descentlab import optimizers
 
 STEPS = 30
+
+# fused=True compiles kernels: the tests that do so share one xdist worker,
+# which starts the compiler once (seconds with an empty cache) and builds each
+# kernel once.
+compiles_fused = pytest.mark.xdist_group("fused kernels")
 
 
 def make_params(seed=0):

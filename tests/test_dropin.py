@@ -31,7 +31,7 @@ from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_
 
 from descentlab import optimizers
 import descentlab.optimizers.fused as fused
-from optimizer_cases import gradient_stream, hand_over_from_torch, make_params, set_grads
+from optimizer_cases import compiles_fused, gradient_stream, hand_over_from_torch, make_params, set_grads
 
 TWINS = {"SGD": "sgd", "Adagrad": "adagrad", "Adadelta": "adadelta", "Rprop": "rprop", "RMSprop": "rmsprop",
          "Adam": "adam", "AdamW": "adamw", "NAdam": "nadam", "RAdam": "radam"}
@@ -184,6 +184,7 @@ def record_kernel_use(opt):
 # momentum, Adagrad) serve both files, plus one for the mixed dtypes.
 
 
+@compiles_fused
 @pytest.mark.slow
 @pytest.mark.parametrize("config", [c for c, _ in FUSED], ids=[i for _, i in FUSED])
 def test_fused_equals_fast_and_readable(config):
@@ -204,6 +205,7 @@ def spent_budget(monkeypatch, kernel):
     monkeypatch.setattr(fused, "SHAPE_BUDGET", len(fused._signatures.get(kernel, ())) or 1)
 
 
+@compiles_fused
 @pytest.mark.slow
 def test_sixteen_param_groups_under_fused(monkeypatch):
     """Layer-wise learning rates: 16 groups of different shapes. A kernel
@@ -230,6 +232,7 @@ def test_sixteen_param_groups_under_fused(monkeypatch):
     assert fused.SHAPE_BUDGET < torch._dynamo.config.recompile_limit
 
 
+@compiles_fused
 @pytest.mark.slow
 def test_freezing_and_unfreezing_layers_between_fused_steps(monkeypatch):
     """The set of parameters with gradients changes between steps (frozen
@@ -255,6 +258,7 @@ def test_freezing_and_unfreezing_layers_between_fused_steps(monkeypatch):
     assert True in ran and False in ran
 
 
+@compiles_fused
 @pytest.mark.slow
 def test_fused_steps_on_float16_bfloat16_and_float32_at_once():
     """One group holding the three dtypes, one kernel: each tensor follows the

@@ -13,7 +13,7 @@ import torch
 
 from descentlab import optimizers
 import descentlab.optimizers.base
-from optimizer_cases import all_cases, case_id, gradient_stream, make_params, param_groups, set_grads
+from optimizer_cases import all_cases, compiles_fused, case_id, gradient_stream, make_params, param_groups, set_grads
 
 TOL = dict(rtol=0, atol=1e-12)
 FAST = [n for n in optimizers.available() if optimizers.info(n).cls.has_fast_path()]
@@ -108,6 +108,7 @@ FUSED_CASES = [
 ]
 
 
+@compiles_fused
 @pytest.mark.slow
 @pytest.mark.parametrize("case", FUSED_CASES, ids=[case_id(c) for c in FUSED_CASES])
 def test_fused_path_equals_readable_path(case):
