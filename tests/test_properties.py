@@ -14,7 +14,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -205,6 +205,7 @@ cifar_arrays = arrays(st.sampled_from([np.uint8, np.int16, np.float32]),
 
 @READERS
 @given(data=cifar_arrays | junk, labels=junk | st.lists(st.integers(-2, 12), max_size=4), cut=st.floats(0, 1))
+@example(data=np.zeros((1, 3072), np.uint8), labels={}, cut=1.0)   # found by CI: np.asarray({}) is a TypeError
 def test_cifar_reader_on_malformed_batches_raises_only_value_error(tmp_path_factory, data, labels, cut):
     """Well-formed pickles holding the wrong things, whole or cut short."""
     path = tmp_path_factory.mktemp("cifar") / "data_batch_1"

@@ -52,7 +52,10 @@ def read_batch(path, hint=""):
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != int(np.prod(IMAGE_SHAPE)):
         raise ValueError(problem(path, f"holds {data.dtype} data of shape {data.shape}, "
                                         f"expected uint8 [N, 3072]", hint))
-    labels = np.asarray(labels, dtype=np.int64)
+    try:
+        labels = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(problem(path, "has labels that are not a list of integers", hint)) from None
     if labels.shape != (len(data),):
         raise ValueError(problem(path, f"has {labels.size} labels for {len(data)} images", hint))
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
