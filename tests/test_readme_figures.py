@@ -1,15 +1,14 @@
 """Every benchmark figure the README and the docs/ pages quote equals its committed
 JSON (``benchmarks/readme_figures.py`` renders the blocks; here they are compared)."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from benchmark_scripts import load_benchmark
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("readme_figures", ROOT / "benchmarks" / "readme_figures.py")
-figures = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(figures)
+figures = load_benchmark("readme_figures")
 
 
 @pytest.mark.parametrize("path", list(figures.FILES), ids=lambda p: str(p.relative_to(ROOT)))

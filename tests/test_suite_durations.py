@@ -1,15 +1,12 @@
 """benchmarks/suite_durations.py, the plugin behind suite_time.py: a test's
 seconds are filed under its own id, without the "@group" pytest-xdist appends."""
 
-import importlib.util
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
-spec = importlib.util.spec_from_file_location(
-    "suite_durations", Path(__file__).resolve().parents[1] / "benchmarks" / "suite_durations.py")
-durations = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(durations)
+from benchmark_scripts import load_benchmark
+
+durations = load_benchmark("suite_durations")
 
 
 def test_ids_lose_the_xdist_group_and_keep_an_at_inside_a_parameter(tmp_path, monkeypatch):

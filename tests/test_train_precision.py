@@ -9,6 +9,7 @@ import torch
 from descentlab.cli import main
 from descentlab.train import checkpoint, datasets, precision
 from descentlab.train.run import RunConfig, train_run
+from benchmark_scripts import load_benchmark
 
 AMX = ["amx_bf16", "amx_int8", "amx_tile", "avx2", "avx512_bf16", "avx512f"]
 AVX2 = ["avx2"]
@@ -106,23 +107,6 @@ def test_auto_records_what_it_picked(digits, monkeypatch, tmp_path):
     assert "trained in bf16 (autocast" in (tmp_path / "c" / "report.md").read_text()
 
 
-def _benchmark(name):
-    """A script of benchmarks/ loaded by path (its folder importable, as when it runs)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    folder = Path(__file__).resolve().parents[1] / "benchmarks"
-    sys.path.insert(0, str(folder))
-    try:
-        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(folder))
-    return module
-
-
 def test_two_serious_comparisons_are_compared_pair_by_pair_over_seeds(tmp_path):
     """train_precision.py --from-compare-time: the runs of an fp32 and a bf16 measurement of
     compare_time.json, paired by (optimizer, seed); the differences here are worked out by hand."""
@@ -144,7 +128,7 @@ def test_two_serious_comparisons_are_compared_pair_by_pair_over_seeds(tmp_path):
                                run("sgd", 0, 0.50, hits), run("sgd", 1, 0.70, hits)]),
         "b": measured("bf16", [run("adam", 0, 0.91, hits), run("adam", 1, 0.83, hits),
                                run("sgd", 0, 0.50, [False] * 4), run("sgd", 1, 0.66, hits)])}}))
-    script = _benchmark("train_precision")
+    script = load_benchmark("train_precision")
     setting, machines, runs = script.from_compare_time(path, "a", "b")
     assert setting == {"dataset": "fashion-mnist", "model": "cnn", "epochs": 5, "batch_size": 128, "seeds": [0, 1]}
     assert machines == {"fp32": {"cpu": "fp32"}, "bf16": {"cpu": "bf16"}}
